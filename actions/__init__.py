@@ -1,0 +1,11 @@
+"""Rasa custom actions for Rapport, one module per conversation concern.
+
+`rasa run actions --actions actions` imports this package; every action module is imported
+here so the executor registers them.
+"""
+
+from bot.nlp.lean import block_tensorflow
+
+block_tensorflow()  # the action server never needs TensorFlow; spaCy would import it
+
+from actions import content, linking, preferences, privacy, session, turn  # noqa: E402,F401

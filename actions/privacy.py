@@ -1,0 +1,105 @@
+"""Transparency and control: what we know, forget me, stop remembering, remember again."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions import context
+from bot import settings as settings_module
+from bot.privacy import describe
+from bot.store import PersonNotFound, RelationshipStore, erase_tracker_events
+
+logger = logging.getLogger(__name__)
+
+#: Set by action_forget_me; the tracker store then deletes the conversation instead of saving it.
+ERASED_SLOT = "erased"
+
+
+class ActionWhatDoYouKnow(Action):
+    def name(self) -> str:
+        return "action_what_do_you_know"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list[dict[str, Any]]:
+        who = context.speaker(tracker)
+
+        async def work(handle: RelationshipStore) -> dict | None:
+            person = await handle.find_person(who.channel, who.sender_id)
+            return None if person is None else await handle.export_person(person.id)
+
+        try:
+            export = await context.using_store(work)
+        except context.StoreUnavailable as exc:
+            logger.warning("transparency answer unavailable: %s", exc)
+            dispatcher.utter_message(response="utter_privacy_unavailable")
+            return []
+        if export is None:
+            dispatcher.utter_message(text="We have nothing stored about you.")
+        else:
+            dispatcher.utter_message(text=describe(export))
+        return []
+
+
+class ActionForgetMe(Action):
+    def name(self) -> str:
+        return "action_forget_me"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list[dict[str, Any]]:
+        who = context.speaker(tracker)
+        tracker_url = settings_module.load().tracker_store_url
+
+        async def work(handle: RelationshipStore) -> list[str]:
+            person = await handle.find_person(who.channel, who.sender_id)
+            senders = {who.sender_id}
+            if person is not None:
+                report = await handle.erase_person(person.id)
+                senders |= {sender for _channel, sender in report.sender_ids}
+            return sorted(senders)
+
+        try:
+            senders = await context.using_store(work)
+        except (context.StoreUnavailable, PersonNotFound) as exc:
+            logger.warning("forget-me failed: %s", exc)
+            dispatcher.utter_message(response="utter_privacy_unavailable")
+            return []
+        await erase_tracker_events(tracker_url, senders)
+        dispatcher.utter_message(response="utter_forgotten")
+        return [SlotSet(ERASED_SLOT, True)]
+
+
+class ActionStopRemembering(Action):
+    def name(self) -> str:
+        return "action_stop_remembering"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list[dict[str, Any]]:
+        return await _set_remembering(dispatcher, tracker, False, "utter_stopped_remembering")
+
+
+class ActionRememberMe(Action):
+    def name(self) -> str:
+        return "action_remember_me"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list[dict[str, Any]]:
+        return await _set_remembering(dispatcher, tracker, True, "utter_remembering_again")
+
+
+async def _set_remembering(dispatcher: CollectingDispatcher, tracker: Tracker, remembering: bool,
+                           response: str) -> list[dict[str, Any]]:
+    who = context.speaker(tracker)
+
+    async def work(handle: RelationshipStore) -> None:
+        person = await handle.resolve_person(who.channel, who.sender_id)
+        await handle.set_remembering(person.id, remembering, source=who.source(purpose="remember_me"))
+
+    try:
+        await context.using_store(work)
+    except context.StoreUnavailable as exc:
+        logger.warning("remembering choice not stored: %s", exc)
+        dispatcher.utter_message(response="utter_privacy_unavailable")
+        return []
+    dispatcher.utter_message(response=response)
+    return [SlotSet("remembering", remembering)]

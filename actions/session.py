@@ -1,0 +1,63 @@
+"""Session start: recognise the person and fill the slots the first reply needs."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import ActionExecuted, SessionStarted, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions import context
+from bot.store import Person, RelationshipStore
+
+logger = logging.getLogger(__name__)
+
+#: Slots that live only for one session.
+SESSION_SLOTS = ("greeting", "open_issue", "suggested", "fallback_count")
+
+
+async def profile_events(handle: RelationshipStore, person: Person, returning: bool) -> list[dict[str, Any]]:
+    """Slot events for a person at the start of a session (one store read for history)."""
+    consents = await handle.consents(person.id)
+    history = await handle.interaction_history(person.id, limit=20) if returning else []
+    open_issue = context.open_issue_from(history)
+    return context.person_slots(person, consents) + [
+        SlotSet("returning", returning),
+        SlotSet("open_issue", open_issue),
+        SlotSet("greeting", context.greeting_style(returning, bool(person.name), open_issue)),
+    ]
+
+
+def _carried_slots(tracker: Tracker) -> list[dict[str, Any]]:
+    """Carry the previous session's slots over, except the per-session ones."""
+    return [
+        SlotSet(name, value)
+        for name, value in tracker.slots.items()
+        if name not in SESSION_SLOTS and name != "session_started_metadata" and value is not None
+    ]
+
+
+class ActionSessionStart(Action):
+    def name(self) -> str:
+        return "action_session_start"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list[dict[str, Any]]:
+        events: list[dict[str, Any]] = [SessionStarted()]
+        events += _carried_slots(tracker)
+        events += [SlotSet("greeting", "new"), SlotSet("suggested", False), SlotSet("fallback_count", 0)]
+        metadata = tracker.get_slot("session_started_metadata")
+        if metadata:
+            events.append(SlotSet("session_started_metadata", metadata))
+        who = context.speaker(tracker)
+        if who.channel != "unknown":
+            try:
+                who, person = await context.resolve(tracker)
+                events += await context.using_store(
+                    lambda handle: profile_events(handle, person, not person.is_new)
+                )
+            except context.StoreUnavailable as exc:
+                logger.warning("session start without the store (%s): unpersonalised", exc)
+        events.append(ActionExecuted("action_listen"))
+        return events

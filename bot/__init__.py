@@ -1,0 +1,1 @@
+"""Rapport: the relationship-first assistant framework."""

@@ -1,0 +1,1 @@
+"""Rasa input channels: Rasa's own, hardened, and messaging providers with verified signatures."""

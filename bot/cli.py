@@ -1,0 +1,97 @@
+"""The `rapport` command line: run, train, build the NLP pipeline, and look after the store."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Callable, Sequence
+
+from bot import settings as settings_module
+
+
+def _cmd_up(args: argparse.Namespace) -> int:
+    from bot.launcher import up
+
+    return up()
+
+
+def _cmd_train(args: argparse.Namespace) -> int:
+    from bot.nlp.lean import block_tensorflow
+
+    block_tensorflow()
+    from bot.nlp import pipeline
+    from bot.training import TrainingError, ensure_model
+
+    settings = settings_module.load()
+    root = settings.project_root
+    pipeline.ensure_built(settings.nlp_model_dir, settings.entity_patterns)
+    try:
+        model = ensure_model(settings, config=args.config, force=args.force)
+    except TrainingError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    state = f"trained in {model.seconds:.0f} s" if model.trained else "already current"
+    print(f"{model.path} ({state})")
+    return 0
+
+
+def _cmd_nlp_build(args: argparse.Namespace) -> int:
+    from bot.nlp.lean import block_tensorflow
+
+    block_tensorflow()
+    from bot.nlp import pipeline
+
+    settings = settings_module.load()
+    root = settings.project_root
+    try:
+        path = pipeline.build(settings.nlp_model_dir, root / args.patterns)
+    except pipeline.PatternError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(f"built {path}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="rapport", description="Rapport assistant framework")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    up = sub.add_parser("up", help="start Rasa, the action server and the console (trains if needed)")
+    up.set_defaults(func=_cmd_up)
+
+    train = sub.add_parser("train", help="train a model unless one matches the current data")
+    train.add_argument("--config", default="config.yml")
+    train.add_argument("--force", action="store_true", help="train even if a current model exists")
+    train.set_defaults(func=_cmd_train)
+
+    nlp = sub.add_parser("nlp", help="the project's spaCy pipeline")
+    nlp_sub = nlp.add_subparsers(dest="nlp_command", required=True)
+    build = nlp_sub.add_parser("build", help="build var/nlp/en_rapport from data/entities.yml")
+    build.add_argument("--patterns", default="data/entities.yml")
+    build.set_defaults(func=_cmd_nlp_build)
+
+    for register in _extensions():
+        register(sub)
+    return parser
+
+
+def _extensions() -> list[Callable[[argparse._SubParsersAction], None]]:
+    """Subcommands owned by other packages (store, staff)."""
+    found = []
+    try:
+        from bot.store.cli import add_store_commands
+
+        found.append(add_store_commands)
+    except ImportError:
+        pass
+    return found
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    return int(args.func(args) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""The staff console: one aiohttp application, one module per area."""

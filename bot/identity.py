@@ -1,0 +1,62 @@
+"""Who is talking: channel identities and verified customer ids.
+
+A person is addressed by any of their channel identities ``(channel, sender_id)``.  A website
+that knows its logged-in customer passes ``customer_id`` and ``customer_signature`` (hex
+HMAC-SHA256 of the id with the server's identity secret) in the message metadata, the way
+customer-messaging products verify identities.  A missing or wrong signature is never trusted.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+logger = logging.getLogger(__name__)
+
+SIGNED_ID_CHANNEL = "customer"
+CHANNEL_KEY = "rapport_channel"
+MAX_CUSTOMER_ID = 128
+
+
+@dataclass(frozen=True)
+class ChannelIdentity:
+    channel: str
+    sender_id: str
+
+
+def sign_customer_id(customer_id: str, secret: str) -> str:
+    """The signature a website's server puts beside the customer id (hex HMAC-SHA256)."""
+    return hmac.new(secret.encode(), customer_id.encode(), hashlib.sha256).hexdigest()
+
+
+def verified_customer_id(metadata: Mapping[str, Any] | None, secret: str) -> str | None:
+    """The customer id from metadata when its signature is right; otherwise None (and logged)."""
+    if not metadata:
+        return None
+    customer_id = metadata.get("customer_id")
+    signature = metadata.get("customer_signature")
+    if customer_id is None and signature is None:
+        return None
+    if (
+        not isinstance(customer_id, str)
+        or not isinstance(signature, str)
+        or not customer_id
+        or len(customer_id) > MAX_CUSTOMER_ID
+    ):
+        logger.warning("ignoring malformed signed customer id in metadata")
+        return None
+    expected = sign_customer_id(customer_id, secret)
+    if not hmac.compare_digest(expected, signature.strip().lower()):
+        logger.warning("ignoring customer id with a wrong signature (treated as anonymous)")
+        return None
+    return customer_id
+
+
+def channel_of(metadata: Mapping[str, Any] | None, input_channel: str | None) -> str:
+    """The channel name: set by our channel classes, else Rasa's input channel."""
+    if metadata and isinstance(metadata.get(CHANNEL_KEY), str):
+        return metadata[CHANNEL_KEY]
+    return (input_channel or "unknown").lower()

@@ -1,0 +1,46 @@
+"""Suite-wide fixtures: services, the trained model (once per run) and the running assistant."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
+
+from tests.support.services import require_services  # noqa: E402  (after the env default)
+from tests.support.stack import Stack, start_stack  # noqa: E402
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    strict = "on" if require_services() else "off"
+    return f"rapport: RAPPORT_REQUIRE_SERVICES={strict} (unreachable services {'fail' if strict == 'on' else 'skip'})"
+
+
+@pytest.fixture(scope="session")
+def trained_model() -> Path:
+    """The model for the current data and config, trained at most once per run."""
+    from bot import settings as settings_module
+    from bot.nlp import pipeline
+    from bot.training import ensure_model
+
+    settings = settings_module.load()
+    pipeline.ensure_built(settings.nlp_model_dir, settings.entity_patterns)
+    return ensure_model(settings).path
+
+
+@pytest.fixture(scope="session")
+def stack(trained_model: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    """The whole assistant started by `rapport up`, on SQLite in a temporary directory."""
+    running = start_stack(tmp_path_factory.mktemp("stack"))
+    try:
+        yield running
+    finally:
+        running.stop()

@@ -1,0 +1,114 @@
+"""Start the real assistant (`rapport up`) for end-to-end tests, on free ports and SQLite."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tests.support.services import free_port
+
+ROOT = Path(__file__).resolve().parents[2]
+READY_LINE = "Rapport is ready"
+
+
+@dataclass
+class Stack:
+    process: subprocess.Popen
+    var_dir: Path
+    rasa_port: int
+    actions_port: int
+    console_port: int
+    env: dict[str, str]
+    output: list[str] = field(default_factory=list)
+
+    @property
+    def rasa_url(self) -> str:
+        return f"http://127.0.0.1:{self.rasa_port}"
+
+    @property
+    def console_url(self) -> str:
+        return f"http://127.0.0.1:{self.console_port}"
+
+    @property
+    def token(self) -> str:
+        return self.env["RAPPORT_RASA_TOKEN"]
+
+    def say(self, sender: str, message: str, metadata: dict | None = None, timeout: float = 30) -> list[dict]:
+        """One REST turn; returns Rasa's list of bot messages."""
+        body = {"sender": sender, "message": message}
+        if metadata is not None:
+            body["metadata"] = metadata
+        request = urllib.request.Request(
+            f"{self.rasa_url}/webhooks/rest/webhook",
+            data=json.dumps(body).encode(),
+            headers={"Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
+            return json.loads(response.read())
+
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+    def stop(self) -> None:
+        if self.alive():
+            self.process.send_signal(signal.SIGINT)
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait(timeout=10)
+
+
+def stack_env(var_dir: Path, **extra: str) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(
+        {
+            "RASA_TELEMETRY_ENABLED": "false",
+            "RAPPORT_VAR_DIR": str(var_dir),
+            "RAPPORT_RASA_PORT": str(free_port()),
+            "RAPPORT_ACTIONS_PORT": str(free_port()),
+            "RAPPORT_CONSOLE_PORT": str(free_port()),
+            "RAPPORT_RASA_TOKEN": "test-token-" + os.urandom(6).hex(),
+            "RAPPORT_IDENTITY_SECRET": "test-identity-secret",
+            "PYTHONUNBUFFERED": "1",
+        }
+    )
+    env.update(extra)
+    return env
+
+
+def start_stack(var_dir: Path, timeout: float = 300, **extra: str) -> Stack:
+    """Run `rapport up` as a user would and wait for its ready line."""
+    env = stack_env(var_dir, **extra)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bot.cli", "up"], cwd=ROOT, env=env, stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT, text=True, start_new_session=True,
+    )
+    stack = Stack(
+        process, var_dir, int(env["RAPPORT_RASA_PORT"]), int(env["RAPPORT_ACTIONS_PORT"]),
+        int(env["RAPPORT_CONSOLE_PORT"]), env,
+    )
+    ready = threading.Event()
+
+    def _read() -> None:
+        assert process.stdout is not None
+        for line in process.stdout:
+            stack.output.append(line.rstrip())
+            if READY_LINE in line:
+                ready.set()
+
+    threading.Thread(target=_read, daemon=True).start()
+    deadline = time.monotonic() + timeout
+    while not ready.wait(0.5):
+        if not stack.alive() or time.monotonic() > deadline:
+            stack.stop()
+            raise RuntimeError("rapport up did not become ready:\n" + "\n".join(stack.output[-60:]))
+    return stack
