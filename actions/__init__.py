@@ -8,4 +8,4 @@ from bot.nlp.lean import block_tensorflow
 
 block_tensorflow()  # the action server never needs TensorFlow; spaCy would import it
 
-from actions import content, linking, preferences, privacy, session, turn  # noqa: E402,F401
+from actions import content, handoff, linking, preferences, privacy, session, turn  # noqa: E402,F401

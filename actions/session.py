@@ -6,7 +6,7 @@ import logging
 from typing import Any
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import ActionExecuted, SessionStarted, SlotSet
+from rasa_sdk.events import ActionExecuted, ConversationPaused, SessionStarted, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import context
@@ -15,7 +15,7 @@ from bot.store import Person, RelationshipStore
 logger = logging.getLogger(__name__)
 
 #: Slots that live only for one session.
-SESSION_SLOTS = ("greeting", "open_issue", "suggested", "fallback_count")
+SESSION_SLOTS = ("greeting", "open_issue", "suggested")
 
 
 async def profile_events(handle: RelationshipStore, person: Person, returning: bool) -> list[dict[str, Any]]:
@@ -39,6 +39,14 @@ def _carried_slots(tracker: Tracker) -> list[dict[str, Any]]:
     ]
 
 
+async def _session_profile(handle: RelationshipStore, who: context.Speaker, person: Person) -> list[dict[str, Any]]:
+    events = await profile_events(handle, person, not person.is_new)
+    if await handle.open_ticket_for(who.channel, who.sender_id) is not None:
+        # A person still holds this conversation: the new session stays with them.
+        events += [SlotSet("handoff_active", True), ConversationPaused()]
+    return events
+
+
 class ActionSessionStart(Action):
     def name(self) -> str:
         return "action_session_start"
@@ -46,7 +54,7 @@ class ActionSessionStart(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list[dict[str, Any]]:
         events: list[dict[str, Any]] = [SessionStarted()]
         events += _carried_slots(tracker)
-        events += [SlotSet("greeting", "new"), SlotSet("suggested", False), SlotSet("fallback_count", 0)]
+        events += [SlotSet("greeting", "new"), SlotSet("suggested", False)]
         metadata = tracker.get_slot("session_started_metadata")
         if metadata:
             events.append(SlotSet("session_started_metadata", metadata))
@@ -54,9 +62,7 @@ class ActionSessionStart(Action):
         if who.channel != "unknown":
             try:
                 who, person = await context.resolve(tracker)
-                events += await context.using_store(
-                    lambda handle: profile_events(handle, person, not person.is_new)
-                )
+                events += await context.using_store(lambda handle: _session_profile(handle, who, person))
             except context.StoreUnavailable as exc:
                 logger.warning("session start without the store (%s): unpersonalised", exc)
         events.append(ActionExecuted("action_listen"))

@@ -12,7 +12,7 @@ from bot import settings as settings_module
 def _cmd_up(args: argparse.Namespace) -> int:
     from bot.launcher import up
 
-    return up()
+    return up(without=frozenset(args.without or ()))
 
 
 def _cmd_train(args: argparse.Namespace) -> int:
@@ -52,17 +52,37 @@ def _cmd_nlp_build(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_test(args: argparse.Namespace) -> int:
+    """Prepare what the tests need beyond Python packages (headless Chromium, the npm widget), then pytest."""
+    import subprocess
+
+    settings = settings_module.load()
+    setup = settings.project_root / "tests" / "setup_browser.sh"
+    if setup.exists():
+        done = subprocess.run(["bash", str(setup)], cwd=settings.project_root)
+        if done.returncode != 0:
+            print("error: tests/setup_browser.sh failed", file=sys.stderr)
+            return done.returncode
+    return subprocess.run([sys.executable, "-m", "pytest", *args.pytest_args], cwd=settings.project_root).returncode
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="rapport", description="Rapport assistant framework")
     sub = parser.add_subparsers(dest="command", required=True)
 
     up = sub.add_parser("up", help="start Rasa, the action server and the console (trains if needed)")
+    up.add_argument("--without", action="append", choices=["actions", "console"],
+                    help="do not start this process here (run it elsewhere); may be repeated")
     up.set_defaults(func=_cmd_up)
 
     train = sub.add_parser("train", help="train a model unless one matches the current data")
     train.add_argument("--config", default="config.yml")
     train.add_argument("--force", action="store_true", help="train even if a current model exists")
     train.set_defaults(func=_cmd_train)
+
+    test = sub.add_parser("test", help="install test-only tools (browser) and run the whole test suite")
+    test.add_argument("pytest_args", nargs=argparse.REMAINDER, help="extra arguments for pytest")
+    test.set_defaults(func=_cmd_test)
 
     nlp = sub.add_parser("nlp", help="the project's spaCy pipeline")
     nlp_sub = nlp.add_subparsers(dest="nlp_command", required=True)
@@ -84,6 +104,9 @@ def _extensions() -> list[Callable[[argparse._SubParsersAction], None]]:
         found.append(add_store_commands)
     except ImportError:
         pass
+    from bot.staff_cli import add_staff_commands
+
+    found.append(add_staff_commands)
     return found
 
 

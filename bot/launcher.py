@@ -84,7 +84,8 @@ def plan(settings: Settings, model: Path, endpoints: Path) -> list[ManagedProces
     return [
         ManagedProcess(
             "actions",
-            rasa + ["run", "actions", "--port", str(settings.actions_port), "--actions", "actions"],
+            # rasa_sdk directly: the same server as `rasa run actions`, without importing Rasa.
+            [sys.executable, "-m", "rasa_sdk", "--port", str(settings.actions_port), "--actions", "actions"],
             f"http://{settings.host}:{settings.actions_port}/health",
             logs / "actions.log",
         ),
@@ -137,8 +138,34 @@ def _say(message: str) -> None:
     print(f"[rapport] {message}", flush=True)
 
 
-def up(settings: Settings | None = None, *, ready_timeout: float = 240.0) -> int:
-    """Run everything until interrupted; returns the exit code."""
+MAX_RESTARTS = 5
+RESTART_WINDOW_S = 60.0
+
+
+def _supervise(processes: list[ManagedProcess], root: Path, env: dict[str, str],
+               restarts: dict[str, list[float]]) -> ManagedProcess | None:
+    """Restart a crashed process; return it when it crashes too often to keep going."""
+    for proc in processes:
+        if proc.alive():
+            continue
+        now = time.monotonic()
+        recent = [t for t in restarts.setdefault(proc.name, []) if now - t < RESTART_WINDOW_S]
+        if len(recent) >= MAX_RESTARTS:
+            return proc
+        recent.append(now)
+        restarts[proc.name] = recent
+        _say(f"{proc.name} stopped (exit {proc.process.returncode if proc.process else '?'}); restarting. "
+             f"Log: {proc.log_path}")
+        proc.start(root, env)
+    return None
+
+
+def up(settings: Settings | None = None, *, ready_timeout: float = 240.0,
+       without: frozenset[str] = frozenset()) -> int:
+    """Run everything until interrupted; returns the exit code.
+
+    ``without`` names processes not to start here (e.g. an action server run elsewhere).
+    """
     settings = settings or settings_module.load()
     started = time.monotonic()
     root = settings.project_root
@@ -153,7 +180,7 @@ def up(settings: Settings | None = None, *, ready_timeout: float = 240.0) -> int
     else:
         _say(f"model {model.path.name} is current")
     _migrate_store(settings)
-    processes = plan(settings, model.path, write_endpoints(settings))
+    processes = [p for p in plan(settings, model.path, write_endpoints(settings)) if p.name not in without]
     stopping = False
 
     def _stop(signum: int, _frame: object) -> None:
@@ -171,11 +198,12 @@ def up(settings: Settings | None = None, *, ready_timeout: float = 240.0) -> int
         _say(f"  web chat: {settings.console_url}/chat")
         _say(f"  console:  {settings.console_url}/")
         _say(f"  logs:     {settings.var_dir / 'logs'}")
+        restarts: dict[str, list[float]] = {}
         while not stopping:
-            for proc in processes:
-                if not proc.alive():
-                    _say(f"{proc.name} stopped unexpectedly; log {proc.log_path}:\n{proc.log_tail()}")
-                    return 1
+            failed = _supervise(processes, root, env, restarts)
+            if failed is not None:
+                _say(f"{failed.name} keeps stopping; giving up. Log {failed.log_path}:\n{failed.log_tail()}")
+                return 1
             time.sleep(0.5)
         _say("stopping ...")
         return 0

@@ -59,6 +59,7 @@ def rasa_env() -> dict[str, str]:
             "TF_CPP_MIN_LOG_LEVEL": "3",
             "PYTHONUNBUFFERED": "1",
             "SANIC_WORKERS": "1",
+            "SQLALCHEMY_SILENCE_UBER_WARNING": "1",
         }
     )
     return env

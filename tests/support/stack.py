@@ -85,11 +85,11 @@ def stack_env(var_dir: Path, **extra: str) -> dict[str, str]:
     return env
 
 
-def start_stack(var_dir: Path, timeout: float = 300, **extra: str) -> Stack:
+def start_stack(var_dir: Path, timeout: float = 300, args: tuple[str, ...] = (), **extra: str) -> Stack:
     """Run `rapport up` as a user would and wait for its ready line."""
     env = stack_env(var_dir, **extra)
     process = subprocess.Popen(
-        [sys.executable, "-m", "bot.cli", "up"], cwd=ROOT, env=env, stdout=subprocess.PIPE,
+        [sys.executable, "-m", "bot.cli", "up", *args], cwd=ROOT, env=env, stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT, text=True, start_new_session=True,
     )
     stack = Stack(

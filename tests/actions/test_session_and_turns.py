@@ -1,0 +1,100 @@
+"""Session start and per-turn recording: a first-timer gets a plain greeting, a returning person a personal one."""
+
+from __future__ import annotations
+
+import time
+
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.session import ActionSessionStart
+from actions.turn import ActionRecordTurn
+from bot.store import InteractionRecord, Source
+from tests.actions.conftest import DOMAIN, tracker_from, user_turn
+
+
+def _slots(events: list[dict]) -> dict:
+    return {e["name"]: e["value"] for e in events if e.get("event") == "slot"}
+
+
+async def test_session_start_for_a_first_time_visitor_is_plain(store_env, dispatcher) -> None:
+    tracker = tracker_from("new_visitor_rest", slots={"session_started_metadata": {"rapport_channel": "rest"}})
+    events = await ActionSessionStart().run(dispatcher, tracker, DOMAIN)
+    assert events[0]["event"] == "session_started"
+    assert events[-1] == {"event": "action", "name": "action_listen", "policy": None, "confidence": None, "timestamp": None}
+    slots = _slots(events)
+    assert slots["greeting"] == "new"
+    assert slots["returning"] is False
+    assert dispatcher.messages == []
+
+
+async def test_returning_person_with_a_name_and_open_question_is_greeted_personally(store_env, dispatcher) -> None:
+    person = await store_env.resolve_person("rest", "sam-1")
+    await store_env.update_preferences(person.id, source=Source(channel="rest"), name="Sam", tone="brief")
+    await store_env.record_interaction(person.id, InteractionRecord(channel="rest", intent="delivery"))
+    later = time.time() + 60
+    tracker = tracker_from(
+        "new_visitor_rest", sender_id="sam-1",
+        slots={"session_started_metadata": {"rapport_channel": "rest"}},
+        events=[{"event": "session_started", "timestamp": later}],
+    )
+    events = await ActionSessionStart().run(dispatcher, tracker, DOMAIN)
+    slots = _slots(events)
+    assert slots["person_name"] == "Sam"
+    assert slots["tone"] == "brief"
+    assert slots["returning"] is True
+    assert slots["open_issue"] == "delivery"
+    assert slots["greeting"] == "named_open"
+
+
+async def test_resolved_question_is_not_asked_about_again(store_env, dispatcher) -> None:
+    person = await store_env.resolve_person("rest", "sam-2")
+    await store_env.record_interaction(person.id, InteractionRecord(channel="rest", intent="returns"))
+    await store_env.record_interaction(person.id, InteractionRecord(channel="rest", intent="thank", outcome="resolved"))
+    tracker = tracker_from("new_visitor_rest", sender_id="sam-2", events=[{"event": "session_started", "timestamp": time.time() + 60}],
+                           slots={"session_started_metadata": {"rapport_channel": "rest"}})
+    slots = _slots(await ActionSessionStart().run(dispatcher, tracker, DOMAIN))
+    assert slots["open_issue"] is None
+    assert slots["greeting"] == "returning"
+
+
+async def test_record_turn_stores_intent_topics_and_outcome(store_env, dispatcher) -> None:
+    latest = user_turn("any good crime novels?", "ask_recommendation",
+                       entities=[{"entity": "topic", "value": "crime", "start": 9, "end": 14}])
+    tracker = tracker_from("new_visitor_rest", sender_id="reader-1", latest_message=latest)
+    events = await ActionRecordTurn().run(dispatcher, tracker, DOMAIN)
+    assert {"event": "slot", "name": "last_topic", "value": "crime", "timestamp": None} in events
+    person = await store_env.find_person("rest", "reader-1")
+    history = await store_env.interaction_history(person.id)
+    assert [(i.intent, i.topics, i.outcome, i.text) for i in history] == [("ask_recommendation", ("crime",), "answered", None)]
+    assert [i.topic for i in await store_env.interests(person.id)] == ["crime"]
+
+
+async def test_record_turn_refreshes_tone_changed_on_a_linked_channel(store_env, dispatcher) -> None:
+    person = await store_env.resolve_person("telegram", "tg-77")
+    await store_env.link_identity(person.id, "rest", "web-77", verified_by="link_code")
+    await store_env.update_preferences(person.id, source=Source(channel="telegram"), tone="brief")
+    tracker = tracker_from("new_visitor_rest", sender_id="web-77", latest_message=user_turn("delivery cost?", "delivery"),
+                           slots={"tone": "friendly"})
+    events = await ActionRecordTurn().run(dispatcher, tracker, DOMAIN)
+    assert _slots(events)["tone"] == "brief"
+
+
+async def test_record_turn_stores_nothing_while_not_remembering(store_env, dispatcher) -> None:
+    person = await store_env.resolve_person("rest", "private-1")
+    await store_env.set_remembering(person.id, False, source=Source(channel="rest"))
+    tracker = tracker_from("new_visitor_rest", sender_id="private-1", latest_message=user_turn("returns?", "returns"))
+    await ActionRecordTurn().run(dispatcher, tracker, DOMAIN)
+    assert await store_env.interaction_history(person.id) == []
+
+
+async def test_record_turn_without_the_store_still_lets_the_answer_happen(store_env, dispatcher, monkeypatch) -> None:
+    from actions import context
+
+    async def broken(work):
+        raise context.StoreUnavailable("connection refused")
+
+    monkeypatch.setattr(context, "using_store", broken)
+    tracker = tracker_from("new_visitor_rest", latest_message=user_turn("hours?", "opening_hours"))
+    events = await ActionRecordTurn().run(dispatcher, tracker, DOMAIN)
+    assert events == []
+    assert dispatcher.messages == []
