@@ -73,22 +73,22 @@ def build_parser() -> argparse.ArgumentParser:
     up = sub.add_parser("up", help="start Rasa, the action server and the console (trains if needed)")
     up.add_argument("--without", action="append", choices=["actions", "console"],
                     help="do not start this process here (run it elsewhere); may be repeated")
-    up.set_defaults(func=_cmd_up)
+    up.set_defaults(handler=_cmd_up)
 
     train = sub.add_parser("train", help="train a model unless one matches the current data")
     train.add_argument("--config", default="config.yml")
     train.add_argument("--force", action="store_true", help="train even if a current model exists")
-    train.set_defaults(func=_cmd_train)
+    train.set_defaults(handler=_cmd_train)
 
     test = sub.add_parser("test", help="install test-only tools (browser) and run the whole test suite")
     test.add_argument("pytest_args", nargs=argparse.REMAINDER, help="extra arguments for pytest")
-    test.set_defaults(func=_cmd_test)
+    test.set_defaults(handler=_cmd_test)
 
     nlp = sub.add_parser("nlp", help="the project's spaCy pipeline")
     nlp_sub = nlp.add_subparsers(dest="nlp_command", required=True)
     build = nlp_sub.add_parser("build", help="build var/nlp/en_rapport from data/entities.yml")
     build.add_argument("--patterns", default="data/entities.yml")
-    build.set_defaults(func=_cmd_nlp_build)
+    build.set_defaults(handler=_cmd_nlp_build)
 
     for register in _extensions():
         register(sub)
@@ -113,7 +113,7 @@ def _extensions() -> list[Callable[[argparse._SubParsersAction], None]]:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    return int(args.func(args) or 0)
+    return int(args.handler(args) or 0)
 
 
 if __name__ == "__main__":

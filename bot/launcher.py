@@ -68,13 +68,38 @@ class ManagedProcess:
             return ""
 
 
+def endpoints_for(settings: Settings, scaling: settings_module.ScalingSettings, source: str) -> dict:
+    """The repository's endpoints.yml with this run's action server URL and lock store."""
+    from urllib.parse import urlsplit
+
+    from ruamel.yaml import YAML
+
+    document = YAML(typ="safe", pure=True).load(source) or {}
+    document.setdefault("action_endpoint", {})["url"] = settings.actions_url
+    if scaling.lock_store_url:
+        parts = urlsplit(scaling.lock_store_url)
+        document["lock_store"] = {
+            "type": "redis",
+            "url": parts.hostname or "127.0.0.1",
+            "port": parts.port or 6379,
+            "db": int((parts.path or "/0").lstrip("/") or 0),
+            "password": parts.password,
+            "use_ssl": parts.scheme == "rediss",
+            "key_prefix": "rapport",
+        }
+    return document
+
+
 def write_endpoints(settings: Settings) -> Path:
-    """endpoints.yml with this run's action server port (everything else as in the repo)."""
+    """Write var/endpoints.yml for this run (the repository's file stays as Rasa users know it)."""
+    from ruamel.yaml import YAML
+
     source = (settings.project_root / "endpoints.yml").read_text(encoding="utf-8")
-    text = source.replace("http://localhost:5055/webhook", settings.actions_url)
+    document = endpoints_for(settings, settings_module.load_scaling(), source)
     target = settings.var_dir / "endpoints.yml"
     target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(text, encoding="utf-8")
+    with target.open("w", encoding="utf-8") as out:
+        YAML(typ="safe", pure=True).dump(document, out)
     return target
 
 

@@ -52,6 +52,8 @@ class Settings:
     timezone: str
     require_services: bool = False
     extra: dict[str, str] = field(default_factory=dict)
+    channels: ChannelSettings = field(default_factory=lambda: load_channels())
+    console: ConsoleSettings = field(default_factory=lambda: load_console())
 
     @property
     def nlp_model_dir(self) -> Path:
@@ -94,6 +96,58 @@ def _dev_secret(var_dir: Path, name: str) -> str:
     return value
 
 
+@dataclass(frozen=True)
+class ChannelSettings:
+    """Secrets and API base URLs of the web chat and messaging channels (empty = channel off).
+
+    The provider API URLs are overridable so tests point them at loopback fakes.
+    """
+
+    webchat_socket_url: str = ""
+    webchat_allowed_origins: tuple[str, ...] = ()
+    telegram_token: str = ""
+    telegram_secret_token: str = ""
+    telegram_api_url: str = "https://api.telegram.org"
+    slack_token: str = ""
+    slack_signing_secret: str = ""
+    slack_api_url: str = "https://slack.com/api"
+    twilio_account_sid: str = ""
+    twilio_auth_token: str = ""
+    twilio_number: str = ""
+    twilio_whatsapp_number: str = ""
+    twilio_api_url: str = "https://api.twilio.com"
+    twilio_webhook_base_url: str = ""
+    messenger_page_token: str = ""
+    messenger_app_secret: str = ""
+    messenger_verify_token: str = ""
+    messenger_api_url: str = "https://graph.facebook.com/v18.0"
+
+
+def load_channels() -> ChannelSettings:
+    """The channel settings alone (channel classes read these in ``from_credentials``)."""
+    origins = tuple(o.strip() for o in _env("RAPPORT_WEBCHAT_ALLOWED_ORIGINS", "").split(",") if o.strip())
+    return ChannelSettings(
+        webchat_socket_url=_env("RAPPORT_WEBCHAT_SOCKET_URL", ""),
+        webchat_allowed_origins=origins,
+        telegram_token=_env("RAPPORT_TELEGRAM_TOKEN", ""),
+        telegram_secret_token=_env("RAPPORT_TELEGRAM_SECRET_TOKEN", ""),
+        telegram_api_url=_env("RAPPORT_TELEGRAM_API_URL", "https://api.telegram.org").rstrip("/"),
+        slack_token=_env("RAPPORT_SLACK_TOKEN", ""),
+        slack_signing_secret=_env("RAPPORT_SLACK_SIGNING_SECRET", ""),
+        slack_api_url=_env("RAPPORT_SLACK_API_URL", "https://slack.com/api").rstrip("/"),
+        twilio_account_sid=_env("RAPPORT_TWILIO_ACCOUNT_SID", ""),
+        twilio_auth_token=_env("RAPPORT_TWILIO_AUTH_TOKEN", ""),
+        twilio_number=_env("RAPPORT_TWILIO_NUMBER", ""),
+        twilio_whatsapp_number=_env("RAPPORT_TWILIO_WHATSAPP_NUMBER", ""),
+        twilio_api_url=_env("RAPPORT_TWILIO_API_URL", "https://api.twilio.com").rstrip("/"),
+        twilio_webhook_base_url=_env("RAPPORT_TWILIO_WEBHOOK_BASE_URL", "").rstrip("/"),
+        messenger_page_token=_env("RAPPORT_MESSENGER_PAGE_TOKEN", ""),
+        messenger_app_secret=_env("RAPPORT_MESSENGER_APP_SECRET", ""),
+        messenger_verify_token=_env("RAPPORT_MESSENGER_VERIFY_TOKEN", ""),
+        messenger_api_url=_env("RAPPORT_MESSENGER_API_URL", "https://graph.facebook.com/v18.0").rstrip("/"),
+    )
+
+
 def load() -> Settings:
     """Read the settings from the environment (with development defaults)."""
     root = Path(_env("RAPPORT_PROJECT_ROOT", str(PROJECT_ROOT))).resolve()
@@ -120,3 +174,39 @@ def load() -> Settings:
         timezone=_env("RAPPORT_TIMEZONE", "Europe/London"),
         require_services=_env("RAPPORT_REQUIRE_SERVICES", "0") == "1",
     )
+
+
+@dataclass(frozen=True)
+class ConsoleSettings:
+    """Staff console sessions and the extra origins the public web chat page may connect to."""
+
+    cookie_secure: bool = False
+    session_hours: int = 12
+    chat_connect_src: tuple[str, ...] = ()
+
+
+def load_console() -> ConsoleSettings:
+    """``RAPPORT_CONSOLE_COOKIE_SECURE=1`` behind HTTPS; ``RAPPORT_CHAT_CONNECT_SRC`` space-separated origins."""
+    hours = _env_int("RAPPORT_CONSOLE_SESSION_HOURS", 12)
+    if not 1 <= hours <= 24 * 30:
+        raise SettingsError("RAPPORT_CONSOLE_SESSION_HOURS must be 1..720")
+    return ConsoleSettings(
+        cookie_secure=_env("RAPPORT_CONSOLE_COOKIE_SECURE", "0") == "1",
+        session_hours=hours,
+        chat_connect_src=tuple(_env("RAPPORT_CHAT_CONNECT_SRC", "").split()),
+    )
+
+
+@dataclass(frozen=True)
+class ScalingSettings:
+    """What changes when one machine is not enough: a shared lock store for several Rasa servers."""
+
+    lock_store_url: str = ""  # "" = Rasa's in-memory lock store (one Rasa process)
+
+
+def load_scaling() -> ScalingSettings:
+    """``RAPPORT_LOCK_STORE_URL=redis://host:6379/0`` shares conversation locks through Redis."""
+    url = _env("RAPPORT_LOCK_STORE_URL", "")
+    if url and not url.startswith(("redis://", "rediss://")):
+        raise SettingsError("RAPPORT_LOCK_STORE_URL must be a redis:// or rediss:// URL")
+    return ScalingSettings(lock_store_url=url)

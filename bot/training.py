@@ -94,4 +94,17 @@ def ensure_model(settings: Settings, *, config: str = "config.yml", force: bool 
     if result.returncode != 0 or not target.exists():
         tail = log_path.read_text(encoding="utf-8", errors="replace")[-3000:]
         raise TrainingError(f"rasa train failed (exit {result.returncode}); log {log_path}:\n{tail}")
+    prune_models(target.parent, keep=KEEP_MODELS)
     return TrainedModel(target, fp, trained=True, seconds=seconds)
+
+
+KEEP_MODELS = 3
+
+
+def prune_models(models_dir: Path, keep: int) -> list[Path]:
+    """Delete all but the ``keep`` newest Rapport models (rolling back needs only a few)."""
+    models = sorted(models_dir.glob(f"{MODEL_PREFIX}*.tar.gz"), key=lambda p: p.stat().st_mtime, reverse=True)
+    removed = models[keep:]
+    for path in removed:
+        path.unlink(missing_ok=True)
+    return removed

@@ -1,13 +1,38 @@
-"""The console application factory."""
+"""The console application factory: staff desk pages, JSON API, live feed, and the public web chat."""
 
 from __future__ import annotations
+
+import asyncio
+import contextlib
+from datetime import timedelta
+from pathlib import Path
+from typing import AsyncIterator
 
 from aiohttp import web
 
 from bot import settings as settings_module
+from bot.console.api import add_api_routes
+from bot.console.auth import add_auth_routes
+from bot.console.errors import error_middleware
+from bot.console.keys import DESK, FEED, OUTBOX, RASA, SESSIONS, SETTINGS, STAFF, STORE, TAIL, TASKS, TEMPLATES
+from bot.console.live import add_live_routes
+from bot.console.pages import add_page_routes
+from bot.console.render import environment
+from bot.console.security import auth_middleware, security_headers
+from bot.console.sessions import SessionStore
+from bot.handoff import canned
+from bot.handoff.desk import Desk
+from bot.handoff.live import LiveFeed, TrackerTail
+from bot.handoff.outbox import Outbox
+from bot.handoff.rasa_api import RasaClient
 from bot.settings import Settings
+from bot.webchat import add_webchat_routes
+from bot.staff import StaffDirectory
+from bot.store import RelationshipStore
 
-SETTINGS = web.AppKey("settings", Settings)
+__all__ = ["SETTINGS", "create_app"]
+STATIC_DIR = Path(__file__).resolve().parent / "static"
+MAX_BODY = 64 * 1024
 
 
 async def health(request: web.Request) -> web.Response:
@@ -15,8 +40,49 @@ async def health(request: web.Request) -> web.Response:
     return web.json_response({"status": "ok"})
 
 
+async def _desk_context(app: web.Application) -> AsyncIterator[None]:
+    """Open the store, the Rasa client, the outbox loop and the live feed; close them on shutdown."""
+    settings = app[SETTINGS]
+    store = await RelationshipStore.open(settings.database_url, link_code_secret=settings.link_code_secret)
+    rasa = RasaClient(settings.rasa_url, settings.rasa_token)
+    replies = await asyncio.to_thread(canned.load, settings.project_root / "data" / "canned_replies.yml")
+    app[STORE], app[RASA] = store, rasa
+    app[STAFF] = StaffDirectory(store.database)
+    app[SESSIONS] = SessionStore(store.database, timedelta(hours=settings.console.session_hours))
+    app[OUTBOX] = Outbox(store.database, rasa)
+    app[DESK] = desk = Desk(store, app[STAFF], app[OUTBOX], rasa, replies)
+    app[FEED] = feed = LiveFeed()
+    app[TAIL] = tail = TrackerTail(settings.tracker_store_url, store, feed)
+
+    def changed(what: str, ticket: object) -> None:
+        feed.publish({"type": "queue"})
+        tail.queue_changed()
+
+    desk.on_change(changed)
+    app[TASKS] = [asyncio.create_task(app[OUTBOX].run()), asyncio.create_task(tail.run())]
+    try:
+        yield
+    finally:
+        for task in app[TASKS]:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        await tail.close()
+        await rasa.close()
+        await store.close()
+
+
 def create_app(settings: Settings | None = None) -> web.Application:
-    app = web.Application(client_max_size=1024 * 1024)
+    app = web.Application(client_max_size=MAX_BODY, middlewares=[error_middleware, auth_middleware])
     app[SETTINGS] = settings or settings_module.load()
+    app[TEMPLATES] = environment()
+    app.on_response_prepare.append(security_headers)
+    app.cleanup_ctx.append(_desk_context)
     app.router.add_get("/health", health)
+    add_auth_routes(app)
+    add_page_routes(app)
+    add_api_routes(app)
+    add_live_routes(app)
+    add_webchat_routes(app)
+    app.router.add_static("/static/", STATIC_DIR, show_index=False, follow_symlinks=False)
     return app

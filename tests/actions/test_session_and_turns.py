@@ -98,3 +98,25 @@ async def test_record_turn_without_the_store_still_lets_the_answer_happen(store_
     events = await ActionRecordTurn().run(dispatcher, tracker, DOMAIN)
     assert events == []
     assert dispatcher.messages == []
+
+
+async def test_signed_customer_id_joins_a_second_device_to_the_same_person(store_env, dispatcher) -> None:
+    from bot.identity import sign_customer_id
+
+    signed = {"customer_id": "cust-9", "customer_signature": sign_customer_id("cust-9", "test-identity-secret")}
+    laptop = tracker_from("new_visitor_rest", sender_id="laptop-9", latest_message=user_turn("hi", "greet", metadata=signed))
+    await ActionRecordTurn().run(dispatcher, laptop, DOMAIN)
+    first = await store_env.find_person("rest", "laptop-9")
+    await store_env.update_preferences(first.id, source=Source(channel="rest"), name="Grace")
+    phone = tracker_from("new_visitor_rest", sender_id="phone-9", latest_message={},
+                         slots={"session_started_metadata": {"rapport_channel": "rest", **signed}})
+    slots = _slots(await ActionSessionStart().run(dispatcher, phone, DOMAIN))
+    assert slots["person_name"] == "Grace"
+    assert (await store_env.find_person("rest", "phone-9")).id == (await store_env.find_person("customer", "cust-9")).id
+
+
+async def test_forged_signature_is_treated_as_anonymous(store_env, dispatcher) -> None:
+    forged = {"customer_id": "cust-10", "customer_signature": "ab" * 32}
+    tracker = tracker_from("new_visitor_rest", sender_id="mallory", latest_message=user_turn("hi", "greet", metadata=forged))
+    await ActionRecordTurn().run(dispatcher, tracker, DOMAIN)
+    assert await store_env.find_person("customer", "cust-10") is None

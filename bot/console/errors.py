@@ -1,0 +1,60 @@
+"""One error middleware: specific exceptions → clear HTTP answers (JSON for the API, HTML for pages)."""
+
+from __future__ import annotations
+
+import logging
+
+from aiohttp import web
+
+from bot.console.render import page
+from bot.console.security import Handler, wants_json
+from bot.handoff.canned import CannedRepliesError
+from bot.handoff.desk import DeskInputError, NotTicketHolder
+from bot.handoff.rasa_api import RasaError, RasaUnavailable
+from bot.staff import StaffExists, StaffInputError, StaffNotFound
+from bot.store import InvalidInput, PersonNotFound, TicketConflict, TicketNotFound
+
+logger = logging.getLogger(__name__)
+
+_STATUS: tuple[tuple[type[Exception], int], ...] = (
+    (DeskInputError, 400),
+    (StaffInputError, 400),
+    (InvalidInput, 400),
+    (NotTicketHolder, 403),
+    (TicketNotFound, 404),
+    (PersonNotFound, 404),
+    (StaffNotFound, 404),
+    (TicketConflict, 409),
+    (StaffExists, 409),
+    (RasaUnavailable, 503),
+    (RasaError, 502),
+    (CannedRepliesError, 500),
+)
+
+
+def error_response(request: web.Request, status: int, message: str) -> web.Response:
+    if wants_json(request):
+        return web.json_response({"error": {"status": status, "message": message}}, status=status)
+    return page(request, "error.html", status=status, code=status, message=message)
+
+
+@web.middleware
+async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    try:
+        return await handler(request)
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        message = exc.text if exc.text and not exc.text.startswith(f"{exc.status}:") else exc.reason
+        response = error_response(request, exc.status, message or exc.reason)
+        for name in ("Allow", "WWW-Authenticate"):
+            if name in exc.headers:
+                response.headers[name] = exc.headers[name]
+        return response
+    except Exception as exc:
+        for kind, status in _STATUS:
+            if isinstance(exc, kind):
+                if status >= 500:
+                    logger.warning("%s %s: %s", request.method, request.path, exc)
+                return error_response(request, status, str(exc))
+        raise

@@ -1,0 +1,134 @@
+"""The console's HTML pages: home, live queue, conversation view, staff admin.
+
+Forms post back here and are answered with a redirect; the work is done by the same
+:class:`bot.handoff.desk.Desk` the JSON API uses.
+"""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from bot.console.bodies import read_form
+from bot.console.keys import DESK, STAFF
+from bot.console.render import page
+from bot.console.security import ADMIN, ANY_STAFF, DESK as DESK_ROLES, STAFF_KEY, roles
+from bot.handoff.rasa_api import RasaUnavailable
+from bot.staff import ROLES, StaffMember, check_password
+
+
+def _staff(request: web.Request) -> StaffMember:
+    return request[STAFF_KEY]
+
+
+def _back_to(ticket_id: str) -> web.HTTPSeeOther:
+    return web.HTTPSeeOther(f"/desk/tickets/{ticket_id}")
+
+
+@roles(*ANY_STAFF)
+async def home(request: web.Request) -> web.StreamResponse:
+    if _staff(request).uses_desk:
+        raise web.HTTPSeeOther("/desk")
+    return page(request, "home.html")
+
+
+@roles(*DESK_ROLES)
+async def queue_page(request: web.Request) -> web.Response:
+    return page(request, "queue.html", entries=await request.app[DESK].queue())
+
+
+@roles(*DESK_ROLES)
+async def ticket_page(request: web.Request) -> web.Response:
+    desk = request.app[DESK]
+    ticket_id = request.match_info["ticket_id"]
+    ticket = await desk.ticket(ticket_id)
+    try:
+        transcript, transcript_error = await desk.transcript(ticket.id), ""
+    except RasaUnavailable:
+        transcript, transcript_error = [], "The transcript is unavailable while the assistant is not reachable."
+    colleagues = [m for m in await request.app[STAFF].list() if m.enabled and m.uses_desk and m.id != _staff(request).id]
+    return page(
+        request,
+        "ticket.html",
+        ticket=ticket,
+        transcript=transcript,
+        transcript_error=transcript_error,
+        profile=await desk.profile(ticket.id),
+        canned=desk.canned,
+        colleagues=colleagues,
+        holds=ticket.status == "claimed" and (ticket.assigned_staff_id == _staff(request).id or _staff(request).role == "admin"),
+    )
+
+
+@roles(*DESK_ROLES)
+async def claim(request: web.Request) -> web.StreamResponse:
+    await request.app[DESK].claim(request.match_info["ticket_id"], _staff(request))
+    raise _back_to(request.match_info["ticket_id"])
+
+
+@roles(*DESK_ROLES)
+async def reply(request: web.Request) -> web.StreamResponse:
+    form = await read_form(request)
+    await request.app[DESK].reply(request.match_info["ticket_id"], _staff(request), form.get("text"))
+    raise _back_to(request.match_info["ticket_id"])
+
+
+@roles(*DESK_ROLES)
+async def transfer(request: web.Request) -> web.StreamResponse:
+    form = await read_form(request)
+    await request.app[DESK].transfer(
+        request.match_info["ticket_id"], _staff(request), to_staff_id=form.get("staff_id"), team=form.get("team")
+    )
+    raise web.HTTPSeeOther("/desk")
+
+
+@roles(*DESK_ROLES)
+async def close(request: web.Request) -> web.StreamResponse:
+    await request.app[DESK].close(request.match_info["ticket_id"], _staff(request))
+    raise web.HTTPSeeOther("/desk")
+
+
+@roles(*DESK_ROLES)
+async def add_note(request: web.Request) -> web.StreamResponse:
+    form = await read_form(request)
+    await request.app[DESK].add_note(request.match_info["ticket_id"], _staff(request), form.get("text"))
+    raise _back_to(request.match_info["ticket_id"])
+
+
+@roles(*ADMIN)
+async def staff_page(request: web.Request) -> web.Response:
+    return page(request, "staff.html", members=await request.app[STAFF].list(), roles=ROLES)
+
+
+@roles(*ADMIN)
+async def add_staff(request: web.Request) -> web.StreamResponse:
+    form = await read_form(request)
+    await request.app[STAFF].add(
+        email=form.get("email", ""), name=form.get("name", ""), role=form.get("role", ""),
+        password=check_password(form.get("password", "")),
+    )  # fmt: skip
+    raise web.HTTPSeeOther("/staff")
+
+
+@roles(*ADMIN)
+async def set_enabled(request: web.Request) -> web.StreamResponse:
+    form = await read_form(request)
+    enable = request.match_info["action"] == "enable"
+    if not enable and form.get("email", "").strip().lower() == _staff(request).email:
+        raise web.HTTPBadRequest(text="you cannot disable your own account")
+    await request.app[STAFF].set_enabled(form.get("email", ""), enable)
+    raise web.HTTPSeeOther("/staff")
+
+
+def add_page_routes(app: web.Application) -> None:
+    ticket = r"/desk/tickets/{ticket_id:\d+}"
+    app.router.add_get("/", home)
+    app.router.add_get("/desk", queue_page)
+    app.router.add_get(ticket, ticket_page)
+    app.router.add_post(f"{ticket}/claim", claim)
+    app.router.add_post(f"{ticket}/reply", reply)
+    app.router.add_post(f"{ticket}/transfer", transfer)
+    app.router.add_post(f"{ticket}/close", close)
+    app.router.add_post(f"{ticket}/notes", add_note)
+    app.router.add_get("/staff", staff_page)
+    app.router.add_post("/staff", add_staff)
+    app.router.add_post("/staff/{action:enable|disable}", set_enabled)

@@ -1,0 +1,135 @@
+"""Who may reach what: deny-by-default login, roles per route, CSRF, and security headers.
+
+Every route needs a logged-in staff member unless its path is on :data:`PUBLIC_PATHS` /
+:data:`PUBLIC_PREFIXES`; a route without declared roles is for admins only.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Awaitable, Callable, TypeVar
+from urllib.parse import urlsplit
+
+from aiohttp import web
+
+from bot.console.bodies import is_form, read_form
+from bot.console.keys import SESSIONS, SETTINGS, STAFF
+from bot.console.sessions import csrf_matches
+from bot.staff import ROLES
+
+PUBLIC_PATHS = frozenset({"/health", "/login", "/api/openapi.json", "/chat"})
+PUBLIC_PREFIXES = ("/chat/", "/static/")
+SESSION_COOKIE = "rapport_session"
+CSRF_HEADER = "X-CSRF-Token"
+CSRF_FIELD = "csrf_token"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+DESK = ("agent", "admin")
+ADMIN = ("admin",)
+ANY_STAFF = ROLES
+_ROLES_ATTR = "rapport_roles"
+STAFF_KEY = "rapport.staff"
+SESSION_KEY = "rapport.session"
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+H = TypeVar("H", bound=Handler)
+
+_BASE_CSP = "default-src 'self'; script-src 'self'; style-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'"
+CONSOLE_CSP = f"{_BASE_CSP}; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'"
+
+
+def roles(*allowed: str) -> Callable[[H], H]:
+    """Declare which staff roles may use a route (checked by :func:`auth_middleware`)."""
+    unknown = set(allowed) - set(ROLES)
+    if unknown:
+        raise ValueError(f"unknown roles {sorted(unknown)}")
+
+    def mark(handler: H) -> H:
+        setattr(handler, _ROLES_ATTR, frozenset(allowed))
+        return handler
+
+    return mark
+
+
+def is_public(path: str) -> bool:
+    return path in PUBLIC_PATHS or path.startswith(PUBLIC_PREFIXES)
+
+
+def is_chat(path: str) -> bool:
+    return path == "/chat" or path.startswith("/chat/")
+
+
+def wants_json(request: web.Request) -> bool:
+    return request.path.startswith("/api/") or request.path == "/ws"
+
+
+def chat_connect_sources(app: web.Application) -> list[str]:
+    """Origins the public web chat page may connect to: Rasa (HTTP and websocket) plus configured ones."""
+    settings = app[SETTINGS]
+    parts = urlsplit(settings.rasa_url)
+    sources = [f"{parts.scheme}://{parts.netloc}", f"{'wss' if parts.scheme == 'https' else 'ws'}://{parts.netloc}"]
+    socket_url = settings.channels.webchat_socket_url
+    if socket_url:
+        socket = urlsplit(socket_url)
+        sources += [f"{socket.scheme}://{socket.netloc}", f"{'wss' if socket.scheme == 'https' else 'ws'}://{socket.netloc}"]
+    return [*dict.fromkeys([*sources, *settings.console.chat_connect_src])]
+
+
+def chat_csp(app: web.Application) -> str:
+    """The embeddable web chat's policy: no frame-ancestors limit, Rasa allowed in connect-src."""
+    return f"{_BASE_CSP}; img-src 'self' data: https:; connect-src 'self' {' '.join(chat_connect_sources(app))}"
+
+
+async def security_headers(request: web.Request, response: web.StreamResponse) -> None:
+    """on_response_prepare: a strict CSP on every response (a handler's own CSP is kept)."""
+    headers = response.headers
+    headers.setdefault("X-Content-Type-Options", "nosniff")
+    headers.setdefault("Referrer-Policy", "same-origin")
+    if is_chat(request.path):
+        headers.setdefault("Content-Security-Policy", chat_csp(request.app))
+        return
+    headers.setdefault("Content-Security-Policy", CONSOLE_CSP)
+    headers.setdefault("X-Frame-Options", "DENY")
+    if not is_public(request.path):
+        headers.setdefault("Cache-Control", "no-store")
+
+
+async def _authenticate(request: web.Request) -> tuple[Any, Any]:
+    """(staff, session): by ``Authorization: Bearer`` token, else by the session cookie."""
+    authorization = request.headers.get("Authorization", "")
+    if authorization:
+        scheme, _, token = authorization.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            return None, None
+        return await request.app[STAFF].by_token(token.strip()), None
+    cookie = request.cookies.get(SESSION_COOKIE, "")
+    if not cookie:
+        return None, None
+    session = await request.app[SESSIONS].find(cookie)
+    return (session.staff, session) if session is not None else (None, None)
+
+
+async def _check_csrf(request: web.Request, expected: str) -> None:
+    given: object = request.headers.get(CSRF_HEADER)
+    if given is None and is_form(request):
+        given = (await read_form(request)).get(CSRF_FIELD)
+    if not csrf_matches(expected, given):
+        raise web.HTTPForbidden(text="missing or wrong CSRF token; reload the page and try again")
+
+
+@web.middleware
+async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Deny by default: log in, pass CSRF on state-changing cookie requests, have the route's role."""
+    if is_public(request.path):
+        return await handler(request)
+    staff, session = await _authenticate(request)
+    if staff is None:
+        if wants_json(request) or request.method not in SAFE_METHODS:
+            raise web.HTTPUnauthorized(text="log in or send Authorization: Bearer <token>")
+        raise web.HTTPSeeOther("/login")
+    request[STAFF_KEY], request[SESSION_KEY] = staff, session
+    if session is not None and request.method not in SAFE_METHODS:
+        await _check_csrf(request, session.csrf_token)
+    if request.match_info.http_exception is None:
+        allowed = getattr(request.match_info.handler, _ROLES_ATTR, frozenset(ADMIN))
+        if staff.role not in allowed:
+            raise web.HTTPForbidden(text=f"the {staff.role} role cannot use this")
+    return await handler(request)

@@ -1,0 +1,263 @@
+"""Desk operations on handoff tickets, shared by the console's HTML pages and its JSON API.
+
+Queue, claim, reply, transfer, close, notes, canned replies, transcript and profile.  Messages to
+the customer go through the durable outbox into Rasa, so they reach the customer's own channel and
+the transcript, and survive Rasa being down.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any, Callable
+
+from bot.handoff.canned import CannedReply
+from bot.handoff.outbox import Outbox
+from bot.handoff.rasa_api import RasaClient, bot_event, resume_event
+from bot.staff import StaffDirectory, StaffMember, StaffNotFound
+from bot.store import Note, RelationshipStore, Ticket, TicketConflict
+
+MAX_REPLY = 4000
+MAX_NOTE = 8000
+MAX_TEAM = 64
+HANDBACK_ACTIONS = ("utter_handoff_back", "utter_ask_rating")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+ChangeListener = Callable[[str, Ticket], None]
+
+
+class DeskInputError(ValueError):
+    """Staff input the desk refuses (empty, too long, wrong type); the message says which."""
+
+
+class NotTicketHolder(Exception):
+    """Only the staff member holding the ticket (or an admin) may do this."""
+
+
+@dataclass(frozen=True)
+class QueueEntry:
+    ticket: Ticket
+    wait_seconds: float
+    assigned_name: str | None
+
+
+@dataclass(frozen=True)
+class TranscriptLine:
+    """One message of the conversation; ``who`` is "customer", "bot" or "staff"."""
+
+    who: str
+    text: str
+    at: datetime
+    staff_name: str | None = None
+
+
+@dataclass(frozen=True)
+class PastTicket:
+    id: int
+    status: str
+    team: str
+    created_at: str
+    closed_at: str | None
+    satisfaction: int | None
+
+
+@dataclass(frozen=True)
+class Profile:
+    """What staff see beside the transcript: only what the customer told us or did with us."""
+
+    person_id: int
+    name: str | None
+    tone: str
+    channels: tuple[tuple[str, str], ...]
+    topics: tuple[str, ...]
+    tickets: tuple[PastTicket, ...]
+    notes: tuple[Note, ...]
+
+
+def check_text(value: object, what: str, limit: int) -> str:
+    """Non-empty text of at most ``limit`` characters, without control characters."""
+    if not isinstance(value, str):
+        raise DeskInputError(f"{what} must be text")
+    text = value.strip()
+    if not text:
+        raise DeskInputError(f"{what} must not be empty")
+    if len(text) > limit:
+        raise DeskInputError(f"{what} must be at most {limit} characters")
+    if _CONTROL.search(text):
+        raise DeskInputError(f"{what} must not contain control characters")
+    return text
+
+
+def check_id(value: object, what: str) -> int:
+    if isinstance(value, bool):
+        raise DeskInputError(f"{what} must be a positive integer")
+    if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 10:
+        value = int(value)
+    if not isinstance(value, int) or not 1 <= value <= 2**31 - 1:
+        raise DeskInputError(f"{what} must be a positive integer")
+    return value
+
+
+def transcript_from_events(events: list[dict[str, Any]]) -> list[TranscriptLine]:
+    """User and bot messages of a Rasa tracker, oldest first; staff messages carry the staff name."""
+    lines = []
+    for event in events:
+        kind, text = event.get("event"), event.get("text")
+        if kind not in ("user", "bot") or not isinstance(text, str) or not text:
+            continue
+        at = datetime.fromtimestamp(float(event.get("timestamp") or 0), tz=timezone.utc)
+        staff = ((event.get("data") or {}).get("custom") or {}).get("rapport_staff") if kind == "bot" else None
+        if isinstance(staff, dict):
+            lines.append(TranscriptLine("staff", text, at, str(staff.get("name") or "")))
+        else:
+            lines.append(TranscriptLine("customer" if kind == "user" else "bot", text, at))
+    return lines
+
+
+def profile_from_export(document: dict[str, Any]) -> Profile:
+    person = document["person"]
+    interests = sorted(document.get("interests", []), key=lambda i: -float(i.get("strength", 0)))
+    return Profile(
+        person_id=int(person["id"]),
+        name=person.get("name"),
+        tone=str(person.get("tone")),
+        channels=tuple((i["channel"], i["sender_id"]) for i in document.get("identities", [])),
+        topics=tuple(str(i["topic"]) for i in interests[:10]),
+        tickets=tuple(
+            PastTicket(t["id"], t["status"], t["team"], str(t["created_at"]), t.get("closed_at"), t.get("satisfaction"))
+            for t in document.get("tickets", [])
+        ),
+        notes=tuple(
+            Note(n["id"], int(person["id"]), n.get("ticket_id"), n["author_id"], n["author_name"], n["text"],
+                 n["created_at"])  # fmt: skip
+            for n in document.get("notes", [])
+        ),
+    )
+
+
+def _aware(value: datetime) -> datetime:
+    return value if value.tzinfo is not None else value.replace(tzinfo=timezone.utc)
+
+
+class Desk:
+    """One implementation of every desk operation; callers pass the acting staff member."""
+
+    def __init__(
+        self,
+        store: RelationshipStore,
+        staff: StaffDirectory,
+        outbox: Outbox,
+        rasa: RasaClient,
+        canned: tuple[CannedReply, ...] = (),
+    ) -> None:
+        self._store = store
+        self._staff = staff
+        self._outbox = outbox
+        self._rasa = rasa
+        self.canned = canned
+        self._listeners: list[ChangeListener] = []
+
+    def on_change(self, listener: ChangeListener) -> None:
+        """Call ``listener(what, ticket)`` after every change to a ticket (for the live queue)."""
+        self._listeners.append(listener)
+
+    def _changed(self, what: str, ticket: Ticket) -> None:
+        for listener in self._listeners:
+            listener(what, ticket)
+
+    async def queue(self) -> list[QueueEntry]:
+        """Waiting and claimed tickets, oldest first, with how long each customer has waited."""
+        tickets = await self._store.list_tickets(status="waiting") + await self._store.list_tickets(status="claimed")
+        names = {member.id: member.name for member in await self._staff.list()}
+        now = datetime.now(timezone.utc)
+        entries = [
+            QueueEntry(t, max(0.0, (now - _aware(t.created_at)).total_seconds()), names.get(t.assigned_staff_id or 0))
+            for t in tickets
+        ]
+        return sorted(entries, key=lambda e: (e.ticket.status != "waiting", e.ticket.created_at, e.ticket.id))
+
+    async def ticket(self, ticket_id: object) -> Ticket:
+        return await self._store.get_ticket(check_id(ticket_id, "ticket id"))
+
+    async def claim(self, ticket_id: object, staff: StaffMember) -> Ticket:
+        """Atomic: of concurrent claims exactly one wins, the others raise ``TicketConflict``."""
+        ticket = await self._store.claim_ticket(check_id(ticket_id, "ticket id"), staff.id)
+        await self._say(ticket, staff, f"{staff.first_name} from our team has joined.", signed=False)
+        self._changed("claimed", ticket)
+        return ticket
+
+    async def reply(self, ticket_id: object, staff: StaffMember, text: object) -> bool:
+        """Send a reply into the customer's channel; False when it waits in the outbox for Rasa."""
+        body = check_text(text, "reply", MAX_REPLY)
+        ticket = self._require_holder(await self.ticket(ticket_id), staff)
+        return await self._say(ticket, staff, body)
+
+    async def transfer(
+        self, ticket_id: object, staff: StaffMember, *, to_staff_id: object = None, team: object = None
+    ) -> Ticket:
+        """To another desk member (they hold it now) or to a team's queue (waiting again)."""
+        if to_staff_id in (None, "") and team in (None, ""):
+            raise DeskInputError("transfer needs a staff member or a team")
+        ticket = await self.ticket(ticket_id)
+        if ticket.status == "claimed":
+            self._require_holder(ticket, staff)
+        target = None
+        if to_staff_id not in (None, ""):
+            try:
+                target = await self._staff.get(check_id(to_staff_id, "staff id"))
+            except StaffNotFound as exc:
+                raise DeskInputError("no such staff member") from exc
+            if not target.enabled or not target.uses_desk:
+                raise DeskInputError(f"{target.name} cannot take desk conversations")
+        team_name = None if team in (None, "") else check_text(team, "team", MAX_TEAM)
+        moved = await self._store.transfer_ticket(ticket.id, staff_id=target.id if target else None, team=team_name)
+        if target is not None and target.id != ticket.assigned_staff_id:
+            await self._say(moved, target, f"{target.first_name} from our team has joined.", signed=False)
+        self._changed("transferred", moved)
+        return moved
+
+    async def close(self, ticket_id: object, staff: StaffMember) -> Ticket:
+        """Hand the conversation back to the bot, which says so and asks for a rating."""
+        ticket = self._require_holder(await self.ticket(ticket_id), staff)
+        await self._outbox.put(ticket.sender_id, "events", [resume_event()])
+        for action in HANDBACK_ACTIONS:
+            await self._outbox.put(ticket.sender_id, "execute", {"name": action})
+        closed = await self._store.close_ticket(ticket.id)
+        await self._outbox.deliver(ticket.sender_id)
+        self._changed("closed", closed)
+        return closed
+
+    async def add_note(self, ticket_id: object, staff: StaffMember, text: object) -> Note:
+        """A private note on the person, never shown to the customer."""
+        body = check_text(text, "note", MAX_NOTE)
+        ticket = await self.ticket(ticket_id)
+        return await self._store.add_note(
+            person_id=ticket.person_id, author_id=staff.id, author_name=staff.name, text=body, ticket_id=ticket.id
+        )
+
+    async def notes(self, ticket_id: object) -> list[Note]:
+        ticket = await self.ticket(ticket_id)
+        return await self._store.notes(ticket.person_id)
+
+    async def transcript(self, ticket_id: object) -> list[TranscriptLine]:
+        """From Rasa's tracker; raises ``RasaUnavailable`` when Rasa cannot be reached."""
+        ticket = await self.ticket(ticket_id)
+        tracker = await self._rasa.tracker(ticket.sender_id)
+        return transcript_from_events(list(tracker.get("events") or []))
+
+    async def profile(self, ticket_id: object) -> Profile:
+        ticket = await self.ticket(ticket_id)
+        return profile_from_export(await self._store.export_person(ticket.person_id))
+
+    def _require_holder(self, ticket: Ticket, staff: StaffMember) -> Ticket:
+        if ticket.status != "claimed":
+            raise TicketConflict(f"ticket {ticket.id} is {ticket.status}; claim it first")
+        if ticket.assigned_staff_id != staff.id and staff.role != "admin":
+            raise NotTicketHolder(f"ticket {ticket.id} is held by someone else")
+        return ticket
+
+    async def _say(self, ticket: Ticket, staff: StaffMember, text: str, *, signed: bool = True) -> bool:
+        line = f"{staff.first_name}: {text}" if signed else text
+        await self._outbox.put(ticket.sender_id, "events", [bot_event(line, name=staff.first_name, avatar=staff.avatar_url)])
+        return await self._outbox.deliver(ticket.sender_id)

@@ -1,0 +1,153 @@
+"""The live feed: customer messages of held conversations and queue changes, pushed to staff.
+
+Messages are read by tailing the Rasa tracker store's ``events`` table (``id > last_id``, an
+index-friendly primary-key range) every ~150 ms; only conversations with an open ticket are passed on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from datetime import datetime, timezone
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError, OperationalError, ProgrammingError
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from bot.store import RelationshipStore
+from bot.store.engine import async_url
+
+logger = logging.getLogger(__name__)
+POLL_SECONDS = 0.15
+QUEUE_POLL_SECONDS = 0.5
+MAX_SUBSCRIBER_BACKLOG = 500
+_BATCH = 500
+_NEW_EVENTS = text(
+    "SELECT id, sender_id, type_name, timestamp, data FROM events"
+    " WHERE id > :last_id AND type_name IN ('user', 'bot') ORDER BY id LIMIT :batch"
+)
+
+
+class LiveFeed:
+    """Fan-out of JSON messages to every connected staff browser (one queue per socket)."""
+
+    def __init__(self) -> None:
+        self._subscribers: set[asyncio.Queue[dict[str, Any]]] = set()
+
+    def subscribe(self) -> asyncio.Queue[dict[str, Any]]:
+        queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue(MAX_SUBSCRIBER_BACKLOG)
+        self._subscribers.add(queue)
+        return queue
+
+    def unsubscribe(self, queue: asyncio.Queue[dict[str, Any]]) -> None:
+        self._subscribers.discard(queue)
+
+    def publish(self, message: dict[str, Any]) -> None:
+        for queue in list(self._subscribers):
+            try:
+                queue.put_nowait(message)
+            except asyncio.QueueFull:  # a stalled browser must not hold up the others
+                logger.warning("dropping a live message for a slow staff browser")
+
+
+def message_from_row(row: Any, ticket_id: int) -> dict[str, Any] | None:
+    """The feed message for one tracker event row, or None when it carries no text."""
+    try:
+        data = json.loads(row.data) if isinstance(row.data, str) else dict(row.data or {})
+    except (ValueError, TypeError):
+        return None
+    body = data.get("text")
+    if not isinstance(body, str) or not body:
+        return None
+    staff = ((data.get("data") or {}).get("custom") or {}).get("rapport_staff") if row.type_name == "bot" else None
+    who = "customer" if row.type_name == "user" else ("staff" if isinstance(staff, dict) else "bot")
+    return {
+        "type": "message",
+        "ticket_id": ticket_id,
+        "who": who,
+        "text": body,
+        "staff_name": staff.get("name") if isinstance(staff, dict) else None,
+        "at": datetime.fromtimestamp(float(row.timestamp or 0), tz=timezone.utc).isoformat(),
+    }
+
+
+class TrackerTail:
+    """Polls the tracker store and the ticket queue; publishes messages and queue changes."""
+
+    def __init__(self, tracker_url: str, store: RelationshipStore, feed: LiveFeed) -> None:
+        self._url = tracker_url
+        self._store = store
+        self._feed = feed
+        self._engine: AsyncEngine | None = None
+        self._last_id: int | None = None
+        self._open: dict[str, int] = {}
+        self._signature: tuple[Any, ...] | None = None
+        self._refresh = asyncio.Event()
+
+    def queue_changed(self) -> None:
+        """Desk changes call this so the queue and the held conversations are re-read at once."""
+        self._refresh.set()
+
+    async def refresh_queue(self) -> None:
+        tickets = await self._store.list_tickets(status="waiting", limit=1000)
+        tickets += await self._store.list_tickets(status="claimed", limit=1000)
+        self._open = {t.sender_id: t.id for t in tickets}
+        signature = tuple(sorted((t.id, t.status, t.assigned_staff_id, t.team) for t in tickets))
+        if signature != self._signature:
+            if self._signature is not None:
+                self._feed.publish({"type": "queue"})
+            self._signature = signature
+
+    async def poll_messages(self) -> int:
+        """Publish new messages of held conversations; returns how many events were read."""
+        if self._engine is None:
+            self._engine = create_async_engine(async_url(self._url), future=True)
+        try:
+            async with self._engine.connect() as connection:
+                if self._last_id is None:
+                    self._last_id = int(await connection.scalar(text("SELECT COALESCE(MAX(id), 0) FROM events")) or 0)
+                    return 0
+                rows = list(await connection.execute(_NEW_EVENTS, {"last_id": self._last_id, "batch": _BATCH}))
+        except (OperationalError, ProgrammingError, DBAPIError) as exc:
+            # Rasa creates the table on its first start; until then there is nothing to tail.
+            logger.debug("tracker store not readable yet: %s", exc)
+            return 0
+        if any(row.sender_id not in self._open for row in rows):
+            await self.refresh_queue()  # a message may belong to a ticket created a moment ago
+        for row in rows:
+            ticket_id = self._open.get(row.sender_id)
+            if ticket_id is not None:
+                message = message_from_row(row, ticket_id)
+                if message is not None:
+                    self._feed.publish(message)
+        if rows:
+            self._last_id = int(rows[-1].id)
+        return len(rows)
+
+    async def run(self) -> None:
+        """Until cancelled: messages every ~150 ms, the queue every ~500 ms or on a desk change."""
+        loop = asyncio.get_running_loop()
+        next_queue = 0.0
+        while True:
+            try:
+                if self._refresh.is_set() or loop.time() >= next_queue:
+                    self._refresh.clear()
+                    await self.refresh_queue()
+                    next_queue = loop.time() + QUEUE_POLL_SECONDS
+                read = await self.poll_messages()
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # one bad poll must not end the live feed
+                logger.exception("live feed poll failed")
+                read = 0
+            if read < _BATCH:
+                try:
+                    await asyncio.wait_for(self._refresh.wait(), timeout=POLL_SECONDS)
+                except asyncio.TimeoutError:
+                    pass
+
+    async def close(self) -> None:
+        if self._engine is not None:
+            await self._engine.dispose()

@@ -1,0 +1,119 @@
+"""The durable outbox of calls into Rasa: staff replies, joins and hand-backs are never lost.
+
+Every call is written first, then delivered; per conversation strictly in the order written.  When
+Rasa is down the rows wait and a background loop delivers them once it answers again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import defaultdict
+from typing import Any, Literal
+
+import sqlalchemy as sa
+from sqlalchemy import select, update
+
+from bot.handoff.rasa_api import RasaClient, RasaError, RasaUnavailable
+from bot.staff import metadata, utcnow
+from bot.store.engine import Database
+
+logger = logging.getLogger(__name__)
+Kind = Literal["events", "execute"]
+RETRY_SECONDS = 1.0
+MAX_ATTEMPTS_ON_ERROR = 5
+
+outbox_table = sa.Table(
+    "handoff_outbox",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("sender_id", sa.String(256), nullable=False),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("payload", sa.JSON, nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("delivered_at", sa.DateTime(timezone=True)),
+    sa.Column("attempts", sa.Integer, nullable=False),
+    sa.Column("last_error", sa.Text),
+)
+
+
+class Outbox:
+    """Write-then-deliver calls into Rasa, in order per conversation."""
+
+    def __init__(self, database: Database, rasa: RasaClient) -> None:
+        self._db = database
+        self._rasa = rasa
+        self._locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
+        self._wake = asyncio.Event()
+
+    async def put(self, sender_id: str, kind: Kind, payload: Any) -> int:
+        async with self._db.write() as session:
+            result = await session.execute(
+                outbox_table.insert().values(
+                    sender_id=sender_id, kind=kind, payload=payload, created_at=utcnow(), attempts=0
+                )
+            )
+            return int(result.inserted_primary_key[0])
+
+    async def pending(self, sender_id: str | None = None) -> list[Any]:
+        statement = select(outbox_table).where(outbox_table.c.delivered_at.is_(None)).order_by(outbox_table.c.id)
+        if sender_id is not None:
+            statement = statement.where(outbox_table.c.sender_id == sender_id)
+        async with self._db.read() as session:
+            return list(await session.execute(statement))
+
+    async def deliver(self, sender_id: str) -> bool:
+        """Deliver this conversation's pending calls in order; True when none is left waiting."""
+        async with self._locks[sender_id]:
+            for row in await self.pending(sender_id):
+                try:
+                    await self._send(row)
+                except RasaUnavailable as exc:
+                    await self._mark(row.id, error=str(exc))
+                    self._wake.set()
+                    return False
+                except RasaError as exc:
+                    # Rasa refused the call itself; retrying a few times covers a restart in progress.
+                    if row.attempts + 1 < MAX_ATTEMPTS_ON_ERROR:
+                        await self._mark(row.id, error=str(exc))
+                        return False
+                    logger.error("outbox call %s for %s refused by Rasa, giving up: %s", row.id, sender_id, exc)
+                    await self._mark(row.id, error=str(exc), delivered=True)
+                    continue
+                await self._mark(row.id, delivered=True)
+        return True
+
+    async def deliver_all(self) -> bool:
+        """One pass over every conversation with pending calls (conversations in parallel)."""
+        senders = sorted({row.sender_id for row in await self.pending()})
+        results = await asyncio.gather(*(self.deliver(sender) for sender in senders))
+        return all(results)
+
+    async def run(self) -> None:
+        """Background loop: retry pending calls until the app stops."""
+        while True:
+            try:
+                done = await self.deliver_all()
+            except Exception:  # keep the loop alive; the database may be briefly locked
+                logger.exception("outbox pass failed")
+                done = False
+            self._wake.clear()
+            try:
+                await asyncio.wait_for(self._wake.wait(), timeout=RETRY_SECONDS if not done else 5.0)
+            except asyncio.TimeoutError:
+                pass
+
+    async def _send(self, row: Any) -> None:
+        if row.kind == "events":
+            await self._rasa.append_events(row.sender_id, list(row.payload))
+        elif row.kind == "execute":
+            await self._rasa.execute(row.sender_id, str(row.payload["name"]))
+        else:
+            raise RasaError(f"unknown outbox kind {row.kind!r}")
+
+    async def _mark(self, row_id: int, *, error: str | None = None, delivered: bool = False) -> None:
+        values: dict[str, Any] = {"attempts": outbox_table.c.attempts + 1, "last_error": error}
+        if delivered:
+            values["delivered_at"] = utcnow()
+        async with self._db.write() as session:
+            await session.execute(update(outbox_table).where(outbox_table.c.id == row_id).values(**values))

@@ -1,0 +1,84 @@
+"""The few calls the desk makes to Rasa's HTTP API (``--enable-api --auth-token``)."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import aiohttp
+
+_TIMEOUT = aiohttp.ClientTimeout(total=10, connect=3)
+
+
+class RasaError(Exception):
+    """Rasa answered, but not with success; the message carries its status and text."""
+
+
+class RasaUnavailable(RasaError):
+    """Rasa could not be reached (down, restarting, timing out); the call may be retried."""
+
+
+def bot_event(text: str, *, name: str, avatar: str | None) -> dict[str, Any]:
+    """A bot message signed by a staff member, as Rasa's tracker event JSON."""
+    return {"event": "bot", "text": text, "data": {"custom": {"rapport_staff": {"name": name, "avatar": avatar}}}}
+
+
+def resume_event() -> dict[str, Any]:
+    return {"event": "resume"}
+
+
+class RasaClient:
+    """A token-authenticated client for one Rasa server; one aiohttp session per client."""
+
+    def __init__(self, base_url: str, token: str, session: aiohttp.ClientSession | None = None) -> None:
+        self._base = base_url.rstrip("/")
+        self._token = token
+        self._session = session
+        self._owns_session = session is None
+
+    def _http(self) -> aiohttp.ClientSession:
+        if self._session is None:
+            self._session = aiohttp.ClientSession(timeout=_TIMEOUT)
+        return self._session
+
+    async def close(self) -> None:
+        if self._owns_session and self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    def _url(self, sender_id: str, tail: str) -> str:
+        from urllib.parse import quote
+
+        return f"{self._base}/conversations/{quote(sender_id, safe='')}/{tail}"
+
+    async def _call(self, method: str, url: str, *, params: dict[str, str], body: Any = None) -> Any:
+        params = {**params, "token": self._token}
+        try:
+            async with self._http().request(method, url, params=params, json=body) as response:
+                text = await response.text()
+                if response.status >= 500:
+                    raise RasaUnavailable(f"Rasa answered {response.status}: {text[:200]}")
+                if response.status >= 400:
+                    raise RasaError(f"Rasa answered {response.status}: {text[:200]}")
+                return await response.json(content_type=None) if text else None
+        except (aiohttp.ClientConnectionError, asyncio.TimeoutError) as exc:
+            raise RasaUnavailable(f"Rasa is not reachable at {self._base}: {exc!r}") from exc
+
+    async def append_events(self, sender_id: str, events: list[dict[str, Any]]) -> None:
+        """Add events to the conversation and run their side effects (the message reaches the customer)."""
+        await self._call(
+            "POST",
+            self._url(sender_id, "tracker/events"),
+            params={"output_channel": "latest", "execute_side_effects": "true"},
+            body=events,
+        )
+
+    async def execute(self, sender_id: str, action: str) -> None:
+        """Run one action (e.g. a response) in the conversation, answering on its latest channel."""
+        await self._call("POST", self._url(sender_id, "execute"), params={"output_channel": "latest"}, body={"name": action})
+
+    async def tracker(self, sender_id: str) -> dict[str, Any]:
+        result = await self._call("GET", self._url(sender_id, "tracker"), params={"include_events": "ALL"})
+        if not isinstance(result, dict):
+            raise RasaError("Rasa returned a tracker that is not an object")
+        return result

@@ -1,0 +1,68 @@
+"""The live feed: customer messages of held conversations reach staff browsers within a second."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import aiohttp
+import pytest
+
+from bot.console.keys import STAFF
+from tests.console.conftest import add_staff, add_tracker_event, login, open_ticket
+
+
+async def _next(ws, kind: str, timeout: float = 2.0) -> dict:
+    deadline = time.monotonic() + timeout
+    while True:
+        message = await ws.receive_json(timeout=max(0.01, deadline - time.monotonic()))
+        if message["type"] == kind:
+            return message
+
+
+async def test_customer_messages_of_held_conversations_arrive_within_a_second(client, console_settings):
+    await add_staff(client, "ann@example.com")
+    await login(client, "ann@example.com")
+    ticket = await open_ticket(client, "cust-live")
+    tracker = console_settings.var_dir / "tracker.db"
+    async with client.ws_connect("/ws") as ws:
+        await asyncio.sleep(0.4)  # the tail has read where the table ends
+        add_tracker_event(tracker, "someone-else", "user", "not held, never shown")
+        started = time.monotonic()
+        add_tracker_event(tracker, "cust-live", "user", "<script>alert(1)</script> hello?")
+        message = await _next(ws, "message")
+        elapsed = time.monotonic() - started
+    assert elapsed < 1.0
+    assert message == {
+        "type": "message", "ticket_id": ticket.id, "who": "customer", "text": "<script>alert(1)</script> hello?",
+        "staff_name": None, "at": message["at"],
+    }  # fmt: skip
+
+
+async def test_queue_changes_are_pushed(client, fake_rasa):
+    await add_staff(client, "ann@example.com")
+    await login(client, "ann@example.com")
+    headers = {"Authorization": f"Bearer {await client.app[STAFF].create_token('ann@example.com')}"}
+    async with client.ws_connect("/ws") as ws:
+        await asyncio.sleep(0.3)
+        ticket = await open_ticket(client, "cust-new")  # created by the action server, seen by polling
+        await _next(ws, "queue")
+        await client.post(f"/api/tickets/{ticket.id}/claim", headers=headers)
+        await _next(ws, "queue")
+
+
+async def test_the_websocket_needs_a_login_and_the_same_origin(client):
+    with pytest.raises(aiohttp.WSServerHandshakeError) as anonymous:
+        await client.ws_connect("/ws")
+    assert anonymous.value.status == 401
+    await add_staff(client, "ann@example.com")
+    await login(client, "ann@example.com")
+    with pytest.raises(aiohttp.WSServerHandshakeError) as foreign:
+        await client.ws_connect("/ws", headers={"Origin": "https://evil.example"})
+    assert foreign.value.status == 403
+    await add_staff(client, "mia@example.com", role="marketer")
+    client.session.cookie_jar.clear()
+    await login(client, "mia@example.com")
+    with pytest.raises(aiohttp.WSServerHandshakeError) as marketer:
+        await client.ws_connect("/ws")
+    assert marketer.value.status == 403
