@@ -1,0 +1,139 @@
+from __future__ import annotations
+
+import asyncio
+import json
+import sqlite3
+from pathlib import Path
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import select
+
+from bot.store import InteractionRecord, PersonNotFound, RelationshipStore, Source, erase_tracker_events
+from bot.store.models import metadata
+
+NAME = "Zelda Quixote"
+SENDERS = [("web", "zq-web-7781"), ("telegram", "zq-tg-5512")]
+
+
+async def _everything(store: RelationshipStore) -> int:
+    person = await store.resolve_person(*SENDERS[0])
+    await store.link_identity(person.id, *SENDERS[1], verified_by="signed_id")
+    await store.update_preferences(person.id, source=Source("web"), name=NAME, tone="brief", language="en", preferred_channel="telegram")
+    await store.record_interaction(
+        person.id,
+        InteractionRecord("web", intent="ask", topics=("pricing",), content_item="story-1", content_type="customer_story", satisfaction=4, text=f"I am {NAME}"),
+    )
+    await store.set_consent(person.id, "suggestions", True, source=Source("web"))
+    await store.record_advocacy(person.id, "shared_link", source=Source("telegram"), detail="shared pricing page")
+    ticket = await store.create_ticket(person_id=person.id, channel="telegram", sender_id=SENDERS[1][1], team="support", summary=f"{NAME} wants a refund")
+    await store.add_note(person_id=person.id, author_id=3, author_name="Sam", text=f"{NAME} is lovely", ticket_id=ticket.id)
+    await store.create_link_code(person.id)
+    other = await store.resolve_person("slack", "zq-slack-1")
+    await store.merge(person.id, other.id, by="staff:3")
+    return person.id
+
+
+async def test_export_is_json_and_contains_every_fact_written(store: RelationshipStore) -> None:
+    person_id = await _everything(store)
+    document = json.loads(json.dumps(await store.export_person(person_id)))
+    assert document["person"]["name"] == NAME and document["person"]["preferred_channel"] == "telegram"
+    assert {p for p in document["provenance"]} >= {"name", "tone", "language", "preferred_channel"}
+    assert document["provenance"]["preferred_channel"] == {
+        "channel": "web", "how": "said", "purpose": "remember_me", "learned_at": document["provenance"]["preferred_channel"]["learned_at"]
+    }
+    assert {(i["channel"], i["sender_id"]) for i in document["identities"]} == {*SENDERS, ("slack", "zq-slack-1")}
+    assert document["interactions"][0]["satisfaction"] == 4
+    assert document["interests"][0]["topic"] == "pricing" and document["interests"][0]["how"] == "observed"
+    assert document["content"][0]["item_type"] == "customer_story"
+    assert document["advocacy"][0]["detail"] == "shared pricing page"
+    assert document["consent"]["current"]["suggestions"] == "granted"
+    assert document["tickets"][0]["summary"].endswith("refund")
+    assert document["notes"][0]["author_name"] == "Sam"
+    assert len(document["link_codes"]) == 1 and "code_hmac" not in document["link_codes"][0]
+    assert document["merges"][0]["by"] == "staff:3" and document["merged_person_ids"]
+
+
+async def test_after_erasure_no_table_mentions_the_person(store: RelationshipStore) -> None:
+    person_id = await _everything(store)
+    keep = await store.resolve_person("web", "bystander")
+    hooked: list[list[str]] = []
+
+    async def hook(ids: list[str]) -> int:
+        hooked.append(ids)
+        return 7
+
+    report = await store.erase_person(person_id, tracker_sender_ids_hook=hook)
+    assert set(report.sender_ids) >= set(SENDERS) and report.tracker_events_deleted == 7
+    assert sorted(hooked[0]) == sorted({s for _, s in report.sender_ids})
+    needles = [NAME, *(s for _, s in SENDERS), "zq-slack-1"]
+    async with store.database.read() as session:
+        for table in metadata.sorted_tables:
+            for row in await session.execute(select(table)):
+                text = json.dumps([str(v) for v in row], default=str)
+                assert not any(n in text for n in needles), (table.name, text)
+    assert (await store.get_person(keep.id)).id == keep.id
+    try:
+        await store.get_person(person_id)
+    except PersonNotFound:
+        pass
+    else:
+        raise AssertionError("erased person still found")
+
+
+def test_tracker_events_of_erased_conversations_are_deleted(tmp_path: Path) -> None:
+    path = tmp_path / "tracker.db"
+    with sqlite3.connect(path) as db:
+        db.execute("CREATE TABLE events (id INTEGER PRIMARY KEY, sender_id TEXT, type_name TEXT, timestamp REAL, intent_name TEXT, action_name TEXT, data TEXT)")
+        db.executemany("INSERT INTO events (sender_id, type_name, data) VALUES (?, 'user', '{}')", [("a",), ("a",), ("b",), ("c",)])
+    assert asyncio.run(erase_tracker_events(f"sqlite:///{path}", ["a", "b"])) == 3
+    with sqlite3.connect(path) as db:
+        assert db.execute("SELECT sender_id FROM events").fetchall() == [("c",)]
+    assert asyncio.run(erase_tracker_events(f"sqlite:///{tmp_path / 'none.db'}", ["a"])) == 0
+
+
+# redaction ---------------------------------------------------------------------------------------
+from bot.redaction import redact  # noqa: E402
+
+filler = st.text(alphabet=st.sampled_from("abcdefghij XYZ,.!?'"), max_size=30)
+phones = st.builds(
+    lambda cc, a, b, c, fmt: fmt.format(cc=cc, a=a, b=b, c=c),
+    st.sampled_from(["+44", "+1", "0044", ""]),
+    st.from_regex(r"\A\d{3}\Z"),
+    st.from_regex(r"\A\d{3}\Z"),
+    st.from_regex(r"\A\d{4}\Z"),
+    st.sampled_from(["{cc} {a} {b} {c}", "{cc}({a}) {b}-{c}", "{cc}{a}.{b}.{c}", "{cc}{a}{b}{c}", "{cc} {a}-{b}-{c}"]),
+)
+
+
+def _luhn_complete(digits: str) -> str:
+    total = 0
+    for index, char in enumerate(reversed(digits + "0")):
+        value = int(char) * (2 if index % 2 else 1)
+        total += value - 9 if value > 9 else value
+    return digits + str((10 - total % 10) % 10)
+
+
+cards = st.builds(
+    lambda body, sep: sep.join(body[i : i + 4] for i in range(0, 16, 4)),
+    st.from_regex(r"\A4\d{14}\Z").map(_luhn_complete),
+    st.sampled_from([" ", "-", ""]),
+)
+
+
+@settings(max_examples=40, deadline=None)
+@given(filler, st.one_of(st.emails(), phones, cards), filler)
+def test_emails_phones_and_cards_never_survive_redaction(before: str, secret: str, after: str) -> None:
+    out = redact(f"{before} {secret} {after}")
+    assert secret not in out
+    digits = "".join(c for c in secret if c.isdigit())
+    if len(digits) >= 7:
+        assert digits not in "".join(c for c in out if c.isdigit())
+    if "@" in secret:
+        assert "@" not in out
+
+
+def test_street_addresses_are_redacted_and_plain_text_is_kept() -> None:
+    assert redact("send it to 221B Baker Street, NW1 6XE please") == "send it to [address] please"
+    assert redact("I live at 10 downing st") == "I live at [address]"
+    assert redact("I have 3 cats and 2 dogs, since 2019") == "I have 3 cats and 2 dogs, since 2019"
