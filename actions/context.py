@@ -132,15 +132,14 @@ def session_started_at(tracker: Tracker) -> float | None:
     return None
 
 
-def is_returning(person: Person, session_start: float | None) -> bool:
-    """Known before this session began (a first-time visitor is not)."""
-    if person.is_new:
-        return False
-    start = (
-        datetime.fromtimestamp(session_start, tz=timezone.utc) if session_start else datetime.now(timezone.utc)
-    )
-    created = person.created_at if person.created_at.tzinfo else person.created_at.replace(tzinfo=timezone.utc)
-    return (start - created).total_seconds() > 5
+def before_session(history: list[Any], session_start: float | None) -> list[Any]:
+    """The interactions (newest first) that happened before this session started (None = now)."""
+    start = datetime.fromtimestamp(session_start, tz=timezone.utc) if session_start else datetime.now(timezone.utc)
+    return [i for i in history if _utc(i.at).timestamp() < start.timestamp()]
+
+
+def _utc(value: datetime) -> datetime:
+    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
 
 
 def greeting_style(returning: bool, named: bool, open_issue: str | None) -> str:

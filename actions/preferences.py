@@ -11,6 +11,7 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import context
+from bot.names import name_from_text
 from bot.store import InvalidInput, RelationshipStore
 
 logger = logging.getLogger(__name__)
@@ -62,7 +63,8 @@ class ActionSetName(Action):
         return "action_set_name"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list[dict[str, Any]]:
-        name = clean_name(entity(tracker, "name"))
+        text = (tracker.latest_message or {}).get("text") or ""
+        name = clean_name(entity(tracker, "name")) or clean_name(name_from_text(text))
         if name is None:
             dispatcher.utter_message(response="utter_ask_name_again")
             return []

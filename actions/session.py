@@ -18,11 +18,16 @@ logger = logging.getLogger(__name__)
 SESSION_SLOTS = ("greeting", "open_issue", "suggested")
 
 
-async def profile_events(handle: RelationshipStore, person: Person, returning: bool) -> list[dict[str, Any]]:
-    """Slot events for a person at the start of a session (one store read for history)."""
+async def profile_events(handle: RelationshipStore, person: Person, session_start: float | None) -> list[dict[str, Any]]:
+    """Slot events for a person at the start of a session (one store read for history).
+
+    Returning means we met before this session: an interaction older than it, or a name they gave.
+    """
     consents = await handle.consents(person.id)
-    history = await handle.interaction_history(person.id, limit=20) if returning else []
-    open_issue = context.open_issue_from(history)
+    history = [] if person.is_new else await handle.interaction_history(person.id, limit=20)
+    earlier = context.before_session(history, session_start)
+    returning = bool(earlier) or bool(person.name)
+    open_issue = context.open_issue_from(earlier)
     return context.person_slots(person, consents) + [
         SlotSet("returning", returning),
         SlotSet("open_issue", open_issue),
@@ -40,7 +45,7 @@ def _carried_slots(tracker: Tracker) -> list[dict[str, Any]]:
 
 
 async def _session_profile(handle: RelationshipStore, who: context.Speaker, person: Person) -> list[dict[str, Any]]:
-    events = await profile_events(handle, person, not person.is_new)
+    events = await profile_events(handle, person, None)
     if await handle.open_ticket_for(who.channel, who.sender_id) is not None:
         # A person still holds this conversation: the new session stays with them.
         events += [SlotSet("handoff_active", True), ConversationPaused()]

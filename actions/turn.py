@@ -16,6 +16,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions import context
 from actions.session import profile_events
+from bot.identity import CHANNEL_KEY
 from bot.store import InteractionRecord, RelationshipStore
 
 logger = logging.getLogger(__name__)
@@ -71,7 +72,9 @@ class ActionRecordTurn(Action):
         resolved_issue = _answered_open_issue(tracker)
         outcome = "resolved" if resolved_issue else OUTCOMES.get(intent or "", "answered")
         record = InteractionRecord(channel=who.channel, intent=intent, topics=topics, outcome=outcome)
-        first_turn = _first_turn_of_session(tracker)
+        # Session start fills the greeting when it knew the channel; otherwise the first turn does.
+        started = tracker.get_slot("session_started_metadata") or {}
+        first_turn = _first_turn_of_session(tracker) and not (isinstance(started, dict) and started.get(CHANNEL_KEY))
 
         async def work(handle: RelationshipStore) -> list[dict[str, Any]]:
             if intent in NOT_RECORDED and not resolved_issue:
@@ -80,8 +83,7 @@ class ActionRecordTurn(Action):
                 person = await handle.resolve_and_record(who.channel, who.sender_id, record)
             person = await context.verified_person(handle, who, person)
             if first_turn:
-                returning = context.is_returning(person, context.session_started_at(tracker))
-                return await profile_events(handle, person, returning)
+                return await profile_events(handle, person, context.session_started_at(tracker))
             return context.person_slots(person, await handle.consents(person.id))
 
         events: list[dict[str, Any]] = []

@@ -71,7 +71,8 @@ class Customer:
     async def connect(self, rasa_url: str) -> None:
         confirmed = asyncio.Event()
         self.client.on("session_confirm", lambda *_: confirmed.set())
-        await self.client.connect(rasa_url, socketio_path="/socket.io", wait_timeout=10)
+        # Long-polling: Rasa 3.6 on Sanic 21 / Python 3.11 does not upgrade to websockets.
+        await self.client.connect(rasa_url, socketio_path="/socket.io", transports=["polling"], wait_timeout=10)
         await self.client.emit("session_request", {"session_id": self.session_id})
         await asyncio.wait_for(confirmed.wait(), 10)
 

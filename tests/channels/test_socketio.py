@@ -1,0 +1,138 @@
+"""The hardened socket.io channel: bad shapes and sizes refused to one client, others keep talking."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from typing import Any
+
+import pytest
+import socketio
+
+from bot.channels.socketio import ERROR_EVENT, RateLimiter, RateLimited, parse_socket_message
+from bot.channels.validation import BadRequest
+from tests.support.stack import Stack
+
+SESSION = "a" * 32
+
+
+def test_good_message_keeps_custom_data_and_the_server_sets_the_channel() -> None:
+    data = {"message": "hi", "session_id": SESSION,
+            "customData": {"customer_id": "c1", "customer_signature": "ab", "rapport_channel": "rest"}}
+    incoming = parse_socket_message(data, "customData", SESSION)
+    assert incoming.sender_id == SESSION and incoming.text == "hi"
+    assert incoming.metadata == {"customer_id": "c1", "customer_signature": "ab", "rapport_channel": "socketio"}
+
+
+def test_custom_data_sent_as_a_json_string_is_accepted() -> None:
+    data = {"message": "hi", "session_id": SESSION, "customData": json.dumps({"language": "en"})}
+    assert parse_socket_message(data, "customData", SESSION).metadata["language"] == "en"
+
+
+BAD = {
+    "not an object": ("hello", 400),
+    "list": (["hello"], 400),
+    "missing message": ({"session_id": SESSION}, 400),
+    "message not text": ({"session_id": SESSION, "message": {"a": 1}}, 400),
+    "empty message": ({"session_id": SESSION, "message": "   "}, 400),
+    "too long": ({"session_id": SESSION, "message": "x" * 5001}, 413),
+    "missing session": ({"message": "hi"}, 400),
+    "bad session chars": ({"message": "hi", "session_id": "<script>alert(1)</script>"}, 400),
+    "someone else's session": ({"message": "hi", "session_id": "b" * 32}, 403),
+    "metadata not an object": ({"message": "hi", "session_id": SESSION, "customData": [1]}, 400),
+    "metadata not json": ({"message": "hi", "session_id": SESSION, "customData": "{nope"}, 400),
+    "oversized metadata": ({"message": "hi", "session_id": SESSION, "customData": {"pad": "x" * 9000}}, 413),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD))
+def test_bad_shapes_are_refused_with_a_clear_status(case: str) -> None:
+    data, status = BAD[case]
+    with pytest.raises(BadRequest) as refused:
+        parse_socket_message(data, "customData", SESSION)
+    assert refused.value.status == status
+
+
+def test_rate_limit_is_per_client_and_recovers() -> None:
+    limiter = RateLimiter(limit=3, window=10)
+    for t in range(3):
+        limiter.check("a", now=t)
+    with pytest.raises(RateLimited):
+        limiter.check("a", now=3)
+    limiter.check("b", now=3)
+    limiter.check("a", now=10.5)
+
+
+class Client:
+    """A socket.io v4 client speaking Rasa's session protocol."""
+
+    def __init__(self) -> None:
+        self.sio = socketio.AsyncClient(reconnection=False)
+        self.bot: list[dict[str, Any]] = []
+        self.errors: list[dict[str, Any]] = []
+        self.session: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+        self.sio.on("bot_uttered", self.bot.append)
+        self.sio.on(ERROR_EVENT, self.errors.append)
+        self.sio.on("session_confirm", lambda sid: self.session.done() or self.session.set_result(sid))
+
+    async def connect(self, url: str, session_id: str | None = None) -> str:
+        await self.sio.connect(url, socketio_path="/socket.io", transports=["polling"])
+        await self.sio.emit("session_request", {"session_id": session_id})
+        return await asyncio.wait_for(self.session, 20)
+
+    async def say(self, text: str, **extra: Any) -> None:
+        await self.sio.emit("user_uttered", {"message": text, "session_id": self.session.result(), **extra})
+
+    async def wait(self, found: Any, timeout: float = 30) -> None:
+        for _ in range(int(timeout * 20)):
+            if found():
+                return
+            await asyncio.sleep(0.05)
+        raise AssertionError(f"timed out; bot={self.bot} errors={self.errors}")
+
+
+async def test_bad_payloads_get_an_error_event_while_another_client_keeps_talking(stack: Stack) -> None:
+    good, bad = Client(), Client()
+    await good.connect(stack.rasa_url)
+    await bad.connect(stack.rasa_url)
+    for payload in ["just text", ["a", "list"], {"message": "hi"}, {"message": "x" * 6000, "session_id": bad.session.result()},
+                    {"message": "hi", "session_id": bad.session.result(), "customData": {"pad": "y" * 9000}},
+                    {"message": "hi", "session_id": good.session.result()}]:
+        await bad.sio.emit("user_uttered", payload)
+    await bad.wait(lambda: len(bad.errors) >= 6)
+    assert {e["status"] for e in bad.errors} == {400, 413, 403}
+    await good.say("hello")
+    await good.wait(lambda: any(m.get("text") for m in good.bot))
+    assert good.errors == [] and bad.bot == []
+    assert bad.sio.connected
+    await bad.say("hello")  # the refused client can still talk properly
+    await bad.wait(lambda: any(m.get("text") for m in bad.bot))
+    await good.sio.disconnect()
+    await bad.sio.disconnect()
+
+
+async def test_flooding_client_is_rate_limited_and_others_are_not(stack: Stack) -> None:
+    flooder, other = Client(), Client()
+    session_id = await flooder.connect(stack.rasa_url)
+    await other.connect(stack.rasa_url)
+    for _ in range(25):  # session requests cost no Rasa turn, so only the limiter is measured
+        await flooder.sio.emit("session_request", {"session_id": session_id})
+        await asyncio.sleep(0.1)  # one packet per poll: engine.io drops payloads of > 16 packets itself
+    await flooder.wait(lambda: any(e["status"] == 429 for e in flooder.errors))
+    await other.say("hello")
+    await other.wait(lambda: any(m.get("text") for m in other.bot))
+    assert other.errors == []
+    await flooder.sio.disconnect()
+    await other.sio.disconnect()
+
+
+async def test_session_is_kept_across_connections(stack: Stack) -> None:
+    first = Client()
+    session_id = await first.connect(stack.rasa_url, uuid.uuid4().hex)
+    await first.sio.disconnect()
+    again = Client()
+    assert await again.connect(stack.rasa_url, session_id) == session_id
+    await again.say("hello")
+    await again.wait(lambda: any(m.get("text") for m in again.bot))
+    await again.sio.disconnect()

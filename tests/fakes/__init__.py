@@ -1,0 +1,1 @@
+"""Loopback fakes of the messaging providers' HTTP APIs, recording what the bot sends."""

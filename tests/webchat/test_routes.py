@@ -1,0 +1,61 @@
+"""The web chat routes on a bare aiohttp app (no browser, no Rasa): page, CSP, embed, static."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from bot.webchat import add_webchat_routes, chat_csp
+
+
+def _app() -> web.Application:
+    app = web.Application()
+    add_webchat_routes(app)
+    return app
+
+
+async def test_page_points_at_rasa_on_the_same_host_and_has_no_inline_script(aiohttp_client, monkeypatch) -> None:
+    monkeypatch.setenv("RAPPORT_RASA_PORT", "5999")
+    client = await aiohttp_client(_app())
+    answer = await client.get("/chat")
+    page = await answer.text()
+    assert answer.status == 200
+    assert '<meta name="rapport-socket-url" content="http://127.0.0.1:5999">' in page
+    assert "<script>" not in page and "onclick" not in page
+    assert "connect-src 'self' http://127.0.0.1:5999 ws://127.0.0.1:5999" in answer.headers["Content-Security-Policy"]
+
+
+async def test_configured_socket_url_is_escaped_into_the_page(aiohttp_client, monkeypatch) -> None:
+    monkeypatch.setenv("RAPPORT_WEBCHAT_SOCKET_URL", 'https://chat.example.com/"><script>x</script>')
+    client = await aiohttp_client(_app())
+    page = await (await client.get("/chat")).text()
+    assert "<script>x</script>" not in page and "&quot;&gt;&lt;script&gt;" in page
+
+
+def test_csp_allows_secure_websockets_for_an_https_rasa() -> None:
+    csp = chat_csp("https://rasa.example.com")
+    assert "connect-src 'self' https://rasa.example.com wss://rasa.example.com" in csp
+    assert "'unsafe-inline'" not in csp and "default-src 'none'" in csp
+
+
+async def test_embed_script_and_vendored_socket_io_are_served(aiohttp_client) -> None:
+    client = await aiohttp_client(_app())
+    embed = await client.get("/chat/embed.js")
+    assert embed.status == 200 and embed.headers["Content-Type"].startswith("text/javascript")
+    assert "attachShadow" in await embed.text()
+    vendored = await (await client.get("/chat/static/socket.io.min.js")).text()
+    assert vendored.startswith("/*!\n * Socket.IO v4.")  # licence header kept
+
+
+async def test_static_path_traversal_is_refused(aiohttp_client) -> None:
+    client = await aiohttp_client(_app())
+    answer = await client.get("/chat/static/..%2F..%2Fsettings.py")
+    assert answer.status in (403, 404)
+
+
+async def test_forged_host_header_cannot_inject_into_the_csp(aiohttp_client, monkeypatch) -> None:
+    monkeypatch.setenv("RAPPORT_RASA_PORT", "5005")
+    client = await aiohttp_client(_app())
+    answer = await client.get("/chat", headers={"Host": "evil.example; script-src *"})
+    csp = answer.headers["Content-Security-Policy"]
+    assert "evil" not in csp and "script-src 'self'" in csp
+    assert "connect-src 'self' http://127.0.0.1:5005" in csp
