@@ -3,10 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
-import sys
-import time
 from pathlib import Path
 from typing import Iterator
 
@@ -16,6 +12,8 @@ ROOT = Path(__file__).resolve().parent.parent
 os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
 
 from tests.support.services import require_services  # noqa: E402  (after the env default)
+from tests.fakes.base import FakeServers  # noqa: E402
+from tests.fakes.providers import provider_env, start_fakes  # noqa: E402
 from tests.support.stack import Stack, start_stack  # noqa: E402
 
 
@@ -37,9 +35,25 @@ def trained_model() -> Path:
 
 
 @pytest.fixture(scope="session")
-def stack(trained_model: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    """The whole assistant started by `rapport up`, on SQLite in a temporary directory."""
-    running = start_stack(tmp_path_factory.mktemp("stack"))
+def fakes() -> Iterator[FakeServers]:
+    """Loopback fakes of Telegram's, Slack's, Twilio's and Messenger's HTTP APIs."""
+    servers = start_fakes()
+    try:
+        yield servers
+    finally:
+        servers.stop()
+
+
+#: The shared stack is staffed around the clock so handoff tests do not depend on the hour;
+#: closed hours are tested on the actions directly.
+ALWAYS_STAFFED = "mon-sun 00:00-24:00"
+
+
+@pytest.fixture(scope="session")
+def stack(trained_model: Path, fakes: FakeServers, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    """The whole assistant started by `rapport up` on SQLite, every provider pointed at its fake."""
+    running = start_stack(tmp_path_factory.mktemp("stack"), RAPPORT_STAFFED_HOURS=ALWAYS_STAFFED,
+                          **provider_env(fakes))
     try:
         yield running
     finally:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 from rasa_sdk import Tracker
@@ -18,7 +18,6 @@ FIXTURES = Path(__file__).parent / "fixtures"
 @pytest.fixture()
 async def store_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
     """A fresh SQLite store for the actions, and the settings pointing at it."""
-    from bot.store import RelationshipStore
 
     monkeypatch.setenv("RAPPORT_VAR_DIR", str(tmp_path))
     monkeypatch.setenv("RAPPORT_DATABASE_URL", f"sqlite+aiosqlite:///{tmp_path / 'rapport.db'}")

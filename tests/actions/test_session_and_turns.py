@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import time
 
-from rasa_sdk.executor import CollectingDispatcher
 
 from actions.session import ActionSessionStart
 from actions.turn import ActionRecordTurn

@@ -7,13 +7,12 @@ import subprocess
 import sys
 import time
 import urllib.request
-from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import aiohttp
 import pytest
 
-from tests.support.stack import ROOT, Stack, start_stack
+from tests.support.stack import ROOT, Stack
 
 ALWAYS_STAFFED = "mon-sun 00:00-24:00"
 PASSWORD = "e2e password 123"
@@ -50,14 +49,10 @@ def rasa_events(stack: Stack, sender: str) -> list[dict[str, Any]]:
         return json.loads(response.read())["events"]
 
 
-@pytest.fixture(scope="module")
-def staffed_stack(trained_model: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    """Its own stack: the shared one keeps the real staffed hours, which may be closed right now."""
-    running = start_stack(tmp_path_factory.mktemp("handoff"), RAPPORT_STAFFED_HOURS=ALWAYS_STAFFED)
-    try:
-        yield running
-    finally:
-        running.stop()
+@pytest.fixture()
+def staffed_stack(stack: Stack) -> Stack:
+    """The suite's shared stack, which is staffed around the clock (tests/conftest.py)."""
+    return stack
 
 
 def _wait_for_ticket(stack: Stack, token: str, sender: str, timeout: float = 20) -> dict[str, Any]:

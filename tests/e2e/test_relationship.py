@@ -11,7 +11,6 @@ import urllib.request
 import uuid
 from pathlib import Path
 
-import pytest
 
 from bot.identity import sign_customer_id
 from tests.support.socketio_client import SocketCustomer
