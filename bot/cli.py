@@ -81,7 +81,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.set_defaults(handler=_cmd_train)
 
     test = sub.add_parser("test", help="install test-only tools (browser) and run the whole test suite")
-    test.add_argument("pytest_args", nargs=argparse.REMAINDER, help="extra arguments for pytest")
+    # Everything after `rapport test` goes to pytest unchanged (see main()).
     test.set_defaults(handler=_cmd_test)
 
     nlp = sub.add_parser("nlp", help="the project's spaCy pipeline")
@@ -112,7 +112,11 @@ def _extensions() -> list[Callable[[argparse._SubParsersAction], None]]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    if args.command == "test":
+        args.pytest_args = extra
+    elif extra:
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
     return int(args.handler(args) or 0)
 
 

@@ -49,7 +49,7 @@ def verified_customer_id(metadata: Mapping[str, Any] | None, secret: str) -> str
         logger.warning("ignoring malformed signed customer id in metadata")
         return None
     expected = sign_customer_id(customer_id, secret)
-    if not hmac.compare_digest(expected, signature.strip().lower()):
+    if not hmac.compare_digest(expected.encode(), signature.strip().lower().encode("utf-8", "replace")):
         logger.warning("ignoring customer id with a wrong signature (treated as anonymous)")
         return None
     return customer_id
