@@ -14,14 +14,17 @@ from typing import Any, Callable
 
 from bot.handoff.canned import CannedReply
 from bot.handoff.outbox import Outbox
-from bot.handoff.rasa_api import RasaClient, bot_event, resume_event
+from bot.handoff.rasa_api import RasaClient, bot_event, handoff_ended_event, resume_event
 from bot.staff import StaffDirectory, StaffMember, StaffNotFound
 from bot.store import Note, RelationshipStore, Ticket, TicketConflict
 
 MAX_REPLY = 4000
 MAX_NOTE = 8000
 MAX_TEAM = 64
-HANDBACK_ACTIONS = ("utter_handoff_back", "utter_ask_rating")
+# The closing action_listen lets the customer's next message start a normal turn: without it
+# Rasa's rules (which expect a listen before each message) would not match and the bot would
+# answer "sorry, I didn't get that".
+HANDBACK_ACTIONS = ("utter_handoff_back", "utter_ask_rating", "action_listen")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 ChangeListener = Callable[[str, Ticket], None]
@@ -220,7 +223,7 @@ class Desk:
     async def close(self, ticket_id: object, staff: StaffMember) -> Ticket:
         """Hand the conversation back to the bot, which says so and asks for a rating."""
         ticket = self._require_holder(await self.ticket(ticket_id), staff)
-        await self._outbox.put(ticket.sender_id, "events", [resume_event()])
+        await self._outbox.put(ticket.sender_id, "events", [resume_event(), handoff_ended_event()])
         for action in HANDBACK_ACTIONS:
             await self._outbox.put(ticket.sender_id, "execute", {"name": action})
         closed = await self._store.close_ticket(ticket.id)

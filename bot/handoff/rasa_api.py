@@ -27,6 +27,11 @@ def resume_event() -> dict[str, Any]:
     return {"event": "resume"}
 
 
+def handoff_ended_event() -> dict[str, Any]:
+    """Clears the slot the handoff action set, so the bot's own state agrees."""
+    return {"event": "slot", "name": "handoff_active", "value": False}
+
+
 class RasaClient:
     """A token-authenticated client for one Rasa server; one aiohttp session per client."""
 

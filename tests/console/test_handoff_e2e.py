@@ -104,4 +104,5 @@ async def test_a_rest_customer_is_taken_over_by_an_agent_and_handed_back(staffed
     assert (status, closed["status"]) == (200, "closed")
     events = rasa_events(stack, sender)
     assert any(e.get("event") == "resume" for e in events)
-    assert stack.say(sender, "hello") != [], "the bot answers again after the handback"
+    again = " ".join(m.get("text", "") for m in stack.say(sender, "how much is delivery"))
+    assert "£3.50" in again, again  # a normal answer, not "sorry, I didn't get that"

@@ -79,9 +79,10 @@ async def test_close_resumes_the_bot_which_hands_back_and_asks_for_a_rating(clie
     assert closed.status == 200 and (await closed.json())["status"] == "closed"
     tail = [(c["path"].rsplit("/", 1)[-1], c["body"]) for c in fake_rasa.calls if c["method"] == "POST"][1:]
     assert tail == [
-        ("events", [{"event": "resume"}]),
+        ("events", [{"event": "resume"}, {"event": "slot", "name": "handoff_active", "value": False}]),
         ("execute", {"name": "utter_handoff_back"}),
         ("execute", {"name": "utter_ask_rating"}),
+        ("execute", {"name": "action_listen"}),
     ]
     assert fake_rasa.posted("/execute")[0]["query"] == {"output_channel": "latest", "token": "fake-rasa-token"}
     assert (await client.get("/api/queue", headers=ann)).status == 200
