@@ -169,19 +169,20 @@ def _measure(run: Run, processes: dict[str, subprocess.Popen], url: str, turns: 
     run.peak_rss_mb["total"] = round(sum(sampler.peak.values()))
 
 
-def bench_rapport(turns: int, var_dir: Path) -> Run:
+def bench_rapport(turns: int, var_dir: Path, *, with_actions: bool = True, retrain: bool = True) -> Run:
     from bot import settings as settings_module
     from bot.training import ensure_model
 
-    run = Run("rapport")
+    run = Run("rapport" if with_actions else "rapport without action server")
     env = {**rasa_env(), "RAPPORT_VAR_DIR": str(var_dir), "RAPPORT_RASA_PORT": str(_free_port()),
            "RAPPORT_ACTIONS_PORT": str(_free_port()), "RAPPORT_CONSOLE_PORT": str(_free_port())}
     os.environ.update(env)
     settings = settings_module.load()
-    model = ensure_model(settings, force=True, log=var_dir / "train.log")
+    model = ensure_model(settings, force=retrain, log=var_dir / "train.log")
     run.training_s = round(model.seconds, 1)
     started = time.monotonic()
-    process = subprocess.Popen([sys.executable, "-m", "bot.cli", "up"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
+    command = [sys.executable, "-m", "bot.cli", "up"] + ([] if with_actions else ["--without", "actions"])
+    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
                                stderr=subprocess.STDOUT, start_new_session=True)
     try:
         _measure(run, {"all (rasa+actions+console)": process}, f"{settings.rasa_url}/webhooks/rest/webhook", turns, started)
@@ -235,12 +236,19 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--turns", type=int, default=200, help="turns per concurrency level")
     parser.add_argument("--skip-bare", action="store_true", help="only measure Rapport")
+    parser.add_argument("--actions-delta", action="store_true",
+                        help="measure Rapport with and without the action server (the cost of personalisation)")
+    parser.add_argument("--out", default="assistant.json", help="file name under bench/results/")
     args = parser.parse_args()
     load_before = os.getloadavg()
     with tempfile.TemporaryDirectory(prefix="rapport-bench-") as tmp:
-        runs = [bench_rapport(args.turns, Path(tmp) / "var")]
-        if not args.skip_bare:
-            runs.append(bench_bare(args.turns, Path(tmp)))
+        if args.actions_delta:
+            runs = [bench_rapport(args.turns, Path(tmp) / "var", retrain=False),
+                    bench_rapport(args.turns, Path(tmp) / "var2", with_actions=False, retrain=False)]
+        else:
+            runs = [bench_rapport(args.turns, Path(tmp) / "var")]
+            if not args.skip_bare:
+                runs.append(bench_bare(args.turns, Path(tmp)))
     output = table(runs)
     print(output)
     result = {
@@ -248,7 +256,7 @@ def main() -> int:
         "load_average_before": load_before, "load_average_after": os.getloadavg(),
         "cpus": os.cpu_count(), "turns_per_level": args.turns, "runs": [asdict(r) for r in runs], "table": output,
     }
-    out = ROOT / "bench" / "results" / "assistant.json"
+    out = ROOT / "bench" / "results" / args.out
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=2), encoding="utf-8")
     print(f"wrote {out}")
