@@ -104,8 +104,10 @@ async def _turns(url: str, concurrency: int, turns: int) -> tuple[list[float], f
     per_worker = max(1, turns // concurrency)
 
     async def worker(index: int, session: aiohttp.ClientSession) -> None:
-        sender = f"bench-{concurrency}-{index}-{os.urandom(3).hex()}"
+        sender = ""
         for n in range(per_worker):
+            if n % len(MESSAGES) == 0:  # a new customer every 10 turns: realistic conversation lengths
+                sender = f"bench-{concurrency}-{index}-{os.urandom(3).hex()}"
             started = time.perf_counter()
             async with session.post(url, json={"sender": sender, "message": MESSAGES[n % len(MESSAGES)]}) as response:
                 await response.read()
