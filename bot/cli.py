@@ -10,6 +10,9 @@ from bot import settings as settings_module
 
 
 def _cmd_up(args: argparse.Namespace) -> int:
+    from bot.nlp.lean import block_tensorflow
+
+    block_tensorflow()  # the launcher only builds the spaCy pipeline; Rasa runs in its own process
     from bot.launcher import up
 
     return up(without=frozenset(args.without or ()))
