@@ -26,21 +26,8 @@ QUEUE_DOWN = ("Sorry, I can't reach our team's queue right now, so I can't pass 
               "Please try again in a few minutes; nothing you've told me is lost.")
 
 
-def _intents(tracker: Tracker) -> list[str]:
-    return [
-        (e.get("parse_data") or {}).get("intent", {}).get("name") or ""
-        for e in tracker.events if e.get("event") == "user"
-    ]
-
-
 def _session_user_intents(tracker: Tracker) -> list[str]:
-    intents: list[str] = []
-    for event in tracker.events:
-        if event.get("event") == "session_started":
-            intents = []
-        elif event.get("event") == "user":
-            intents.append(((event.get("parse_data") or {}).get("intent") or {}).get("name") or "")
-    return intents
+    return list(facts_from_events(tracker.events).intents)
 
 
 def staffed_hours() -> hours.StaffedHours:

@@ -14,7 +14,6 @@ import pytest
 
 from tests.support.stack import ROOT, Stack
 
-ALWAYS_STAFFED = "mon-sun 00:00-24:00"
 PASSWORD = "e2e password 123"
 
 
