@@ -20,9 +20,10 @@ from rasa.shared.core.domain import Domain
 from rasa.shared.core.trackers import DialogueStateTracker
 from sqlalchemy.engine import make_url
 
-from bot import resilience, settings
+from bot import resilience, settings, speedups
 
 resilience.install()
+speedups.install()
 logger = logging.getLogger(__name__)
 
 ERASED_SLOT = "erased"

@@ -1,0 +1,54 @@
+"""The compiled action-response check accepts and refuses exactly what Rasa's own check does."""
+
+from __future__ import annotations
+
+import jsonschema
+import pytest
+from rasa.core.actions.action import RemoteAction
+
+from bot import speedups
+
+GOOD = [
+    {"events": [], "responses": []},
+    {"events": [{"event": "slot", "name": "tone", "value": "brief"}], "responses": [{"text": "hi"}]},
+    {"events": [{"event": "action", "name": "action_listen"}, {"event": "session_started"}]},
+    {},
+]
+BAD = [
+    {"events": "not a list"},
+    {"events": [{"event": "slot"}]},  # a slot event needs a name
+    {"events": [{"event": "no_such_event"}]},
+    {"responses": "hello"},
+    {"events": [{"event": "slot", "name": 3, "value": 1}]},
+]
+
+
+def _rasa_verdict(result: dict) -> bool:
+    try:
+        jsonschema.validate(result, RemoteAction.action_response_format_spec())
+        return True
+    except jsonschema.ValidationError:
+        return False
+
+
+@pytest.mark.parametrize("result", GOOD + BAD)
+def test_same_verdict_as_rasa(result: dict) -> None:
+    action = RemoteAction("action_x", None)
+    expected = _rasa_verdict(result)
+    if expected:
+        assert speedups.validate_action_result(action, result) is True
+    else:
+        with pytest.raises(jsonschema.ValidationError, match="Failed to validate Action server response"):
+            speedups.validate_action_result(action, result)
+
+
+def test_bad_results_are_really_bad() -> None:
+    assert all(_rasa_verdict(r) for r in GOOD)
+    assert not any(_rasa_verdict(r) for r in BAD)
+
+
+def test_install_replaces_rasa_check() -> None:
+    speedups.install()
+    assert RemoteAction._validate_action_result is speedups.validate_action_result
+    with pytest.raises(jsonschema.ValidationError):
+        RemoteAction("action_x", None)._validate_action_result({"events": 5})
