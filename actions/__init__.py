@@ -8,4 +8,6 @@ from bot.nlp.lean import block_tensorflow
 
 block_tensorflow()  # the action server never needs TensorFlow; spaCy would import it
 
-from actions import content, handoff, linking, preferences, privacy, session, turn  # noqa: E402,F401
+from actions import content, handoff, linking, preferences, privacy, recorder, session  # noqa: E402,F401
+
+recorder.attach()  # in the action server: record every stored turn in the background

@@ -17,6 +17,7 @@ from rasa_sdk import Tracker
 from rasa_sdk.events import SlotSet
 
 from bot import settings as settings_module
+from bot.handoff.rasa_api import RasaClient, RasaError
 from bot.identity import SIGNED_ID_CHANNEL, channel_of, verified_customer_id
 from bot.store import Person, RelationshipStore, Source, StoreError
 
@@ -28,6 +29,8 @@ SUPPORT_TOPICS = {"order_status": "order", "delivery": "delivery", "returns": "r
 
 _store: RelationshipStore | None = None
 _store_lock = asyncio.Lock()
+_rasa: RasaClient | None = None
+_pushing: set[asyncio.Task] = set()
 
 
 class StoreUnavailable(RuntimeError):
@@ -74,7 +77,7 @@ async def store() -> RelationshipStore:
         return _store
 
 
-async def _reset_store() -> None:
+async def reset_store() -> None:
     global _store
     broken, _store = _store, None
     if broken is not None:
@@ -92,13 +95,13 @@ async def using_store(work: Callable[[RelationshipStore], Awaitable[T]]) -> T:
     except StoreError:
         raise
     except (asyncio.TimeoutError, OSError, ConnectionError) as exc:
-        await _reset_store()
+        await reset_store()
         raise StoreUnavailable(str(exc) or type(exc).__name__) from exc
     except Exception as exc:
         from sqlalchemy.exc import SQLAlchemyError
 
         if isinstance(exc, SQLAlchemyError):
-            await _reset_store()
+            await reset_store()
             raise StoreUnavailable(str(exc)) from exc
         raise
 
@@ -172,3 +175,33 @@ def open_issue_from(history: list[Any]) -> str | None:
         if interaction.intent in SUPPORT_TOPICS and interaction.outcome in {"answered", "fallback", "handed_off"}:
             return SUPPORT_TOPICS[interaction.intent]
     return None
+
+
+def _rasa_client() -> RasaClient:
+    global _rasa
+    if _rasa is None:
+        settings = settings_module.load()
+        _rasa = RasaClient(settings.rasa_url, settings.rasa_token)
+    return _rasa
+
+
+async def push_slots(sender_id: str, events: list[dict[str, Any]]) -> None:
+    """Set slots in another conversation through Rasa's HTTP API (logged, never raised)."""
+    try:
+        await _rasa_client().add_events(sender_id, events)
+    except RasaError as exc:
+        logger.warning("could not update conversation %s: %s (its next session start will)", sender_id, exc)
+
+
+def share_with_linked(person: Person, events: list[dict[str, Any]], current_sender: str) -> None:
+    """Send slot changes to the person's other conversations, so a preference holds there at once.
+
+    Runs in the background: the conversation being answered holds its own lock in Rasa, and the
+    others must not wait for this answer.
+    """
+    for identity in person.identities:
+        if identity.channel == SIGNED_ID_CHANNEL or identity.sender_id == current_sender:
+            continue
+        task = asyncio.get_running_loop().create_task(push_slots(identity.sender_id, events))
+        _pushing.add(task)
+        task.add_done_callback(_pushing.discard)

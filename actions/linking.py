@@ -61,7 +61,9 @@ class ActionRedeemLinkCode(Action):
 
         async def work(handle: RelationshipStore) -> list[dict[str, Any]]:
             person = await handle.redeem_link_code(code, who.channel, who.sender_id)
-            return context.person_slots(person, await handle.consents(person.id))
+            slots = context.person_slots(person, await handle.consents(person.id))
+            context.share_with_linked(person, slots, who.sender_id)
+            return slots
 
         try:
             events = await context.using_store(work)

@@ -53,6 +53,7 @@ class ActionSetTone(Action):
                 await context.using_store(
                     lambda handle: handle.update_preferences(person.id, source=who.source(), tone=tone)
                 )
+                context.share_with_linked(person, [SlotSet("tone", tone)], who.sender_id)
         except context.StoreUnavailable as exc:
             logger.warning("tone kept for this conversation only, store unavailable: %s", exc)
         return [SlotSet("tone", tone)]
@@ -75,6 +76,7 @@ class ActionSetName(Action):
                 await context.using_store(
                     lambda handle: handle.update_preferences(person.id, source=who.source(), name=name)
                 )
+                context.share_with_linked(person, [SlotSet("person_name", name)], who.sender_id)
                 remembered = True
         except InvalidInput:
             dispatcher.utter_message(response="utter_ask_name_again")
@@ -120,6 +122,7 @@ class ActionNoSuggestions(Action):
             await context.using_store(
                 lambda handle: handle.set_consent(person.id, "suggestions", False, source=who.source(purpose="suggestions"))
             )
+            context.share_with_linked(person, [SlotSet("suggestions_ok", False)], who.sender_id)
         except context.StoreUnavailable as exc:
             logger.warning("no-suggestions kept for this conversation only: %s", exc)
         return [SlotSet("suggestions_ok", False)]

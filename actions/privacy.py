@@ -9,7 +9,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions import context
+from actions import context, recorder
 from bot import settings as settings_module
 from bot.privacy import describe
 from bot.store import PersonNotFound, RelationshipStore, erase_tracker_events
@@ -26,6 +26,7 @@ class ActionWhatDoYouKnow(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list[dict[str, Any]]:
         who = context.speaker(tracker)
+        await recorder.flush()  # the answer includes the turns just before this question
 
         async def work(handle: RelationshipStore) -> dict | None:
             person = await handle.find_person(who.channel, who.sender_id)
@@ -51,6 +52,7 @@ class ActionForgetMe(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list[dict[str, Any]]:
         who = context.speaker(tracker)
         tracker_url = settings_module.load().tracker_store_url
+        await recorder.flush()  # nothing already stored may be recorded after the erasure
 
         async def work(handle: RelationshipStore) -> list[str]:
             person = await handle.find_person(who.channel, who.sender_id)
@@ -93,8 +95,11 @@ async def _set_remembering(dispatcher: CollectingDispatcher, tracker: Tracker, r
 
     async def work(handle: RelationshipStore) -> None:
         person = await handle.resolve_person(who.channel, who.sender_id)
-        await handle.set_remembering(person.id, remembering, source=who.source(purpose="remember_me"))
+        person = await handle.set_remembering(person.id, remembering, source=who.source(purpose="remember_me"))
+        # Every linked conversation switches too: the tracker store keeps them in memory only.
+        context.share_with_linked(person, context.person_slots(person, await handle.consents(person.id)), who.sender_id)
 
+    await recorder.flush()
     try:
         await context.using_store(work)
     except context.StoreUnavailable as exc:

@@ -9,7 +9,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import ActionExecuted, ConversationPaused, SessionStarted, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions import context
+from actions import context, recorder
 from bot.store import Person, RelationshipStore
 
 logger = logging.getLogger(__name__)
@@ -67,6 +67,8 @@ class ActionSessionStart(Action):
         if who.channel != "unknown":
             try:
                 who, person = await context.resolve(tracker)
+                if not person.is_new:
+                    await recorder.flush()  # the last visit's turns count for "returning" and the open question
                 events += await context.using_store(lambda handle: _session_profile(handle, who, person))
             except context.StoreUnavailable as exc:
                 logger.warning("session start without the store (%s): unpersonalised", exc)

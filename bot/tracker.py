@@ -31,6 +31,31 @@ REMEMBERING_SLOT = "remembering"
 MAX_TRANSIENT = 10_000
 
 
+def _use_wal(engine: Any) -> None:
+    """WAL journal on a SQLite tracker store: readers never block Rasa's writes.
+
+    The console's live feed and the turn recorder read the ``events`` table several times a
+    second.  In SQLite's default rollback journal a reader blocks the writer's commit, and Rasa's
+    SQL tracker store commits synchronously on its event loop, so every read stalled all
+    conversations.  WAL is a property of the database file, so setting it once is enough;
+    ``synchronous=NORMAL`` is the setting SQLite recommends with WAL (durable across a process
+    crash, at most the last commits lost on a power cut).
+    """
+    from sqlalchemy import event
+
+    @event.listens_for(engine, "connect")
+    def _pragmas(dbapi_connection: Any, _record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA busy_timeout=15000")
+        cursor.execute("PRAGMA secure_delete=ON")  # erased conversations leave no readable pages
+        cursor.close()
+
+    with engine.connect() as connection:
+        connection.exec_driver_sql("PRAGMA journal_mode=WAL")
+    engine.dispose()  # connections opened before the listener get the pragmas on reconnect
+
+
 class RapportTrackerStore(SQLTrackerStore):
     """SQLTrackerStore on the configured URL, with erasure and memory-only conversations."""
 
@@ -58,6 +83,8 @@ class RapportTrackerStore(SQLTrackerStore):
             **kwargs,
         )
         self._transient: OrderedDict[str, DialogueStateTracker] = OrderedDict()
+        if self.engine.dialect.name == "sqlite":
+            _use_wal(self.engine)
 
     def _delete_events(self, sender_id: Text) -> None:
         with self.session_scope() as session:

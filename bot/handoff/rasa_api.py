@@ -78,6 +78,10 @@ class RasaClient:
             body=events,
         )
 
+    async def add_events(self, sender_id: str, events: list[dict[str, Any]]) -> None:
+        """Add events (e.g. slots) to the conversation without side effects: nothing is sent."""
+        await self._call("POST", self._url(sender_id, "tracker/events"), params={}, body=events)
+
     async def execute(self, sender_id: str, action: str) -> None:
         """Run one action (e.g. a response) in the conversation, answering on its latest channel."""
         await self._call("POST", self._url(sender_id, "execute"), params={"output_channel": "latest"}, body={"name": action})

@@ -24,10 +24,10 @@ async def store_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
     monkeypatch.setenv("RAPPORT_TRACKER_STORE_URL", f"sqlite:///{tmp_path / 'tracker.db'}")
     monkeypatch.setenv("RAPPORT_IDENTITY_SECRET", "test-identity-secret")
     monkeypatch.setenv("RAPPORT_STAFFED_HOURS", "mon-sun 00:00-24:00")
-    await context._reset_store()
+    await context.reset_store()
     handle = await context.store()
     yield handle
-    await context._reset_store()
+    await context.reset_store()
 
 
 def tracker_from(name: str, **changes: Any) -> Tracker:
@@ -54,3 +54,17 @@ def dispatcher() -> CollectingDispatcher:
 
 
 DOMAIN: dict[str, Any] = {}
+
+
+@pytest.fixture()
+async def fake_rasa() -> Any:
+    """Rasa's HTTP API, recording every call (the console tests' fake)."""
+    from aiohttp.test_utils import TestServer
+
+    from tests.console.conftest import FakeRasa
+
+    fake = FakeRasa()
+    fake.server = TestServer(fake.app(), host="127.0.0.1")
+    await fake.server.start_server()
+    yield fake
+    await fake.server.close()

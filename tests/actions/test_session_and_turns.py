@@ -1,4 +1,4 @@
-"""Session start and per-turn recording: a first-timer gets a plain greeting, a returning person a personal one."""
+"""Session start: a first-timer gets a plain greeting, a returning person a personal one."""
 
 from __future__ import annotations
 
@@ -6,7 +6,6 @@ import time
 
 
 from actions.session import ActionSessionStart
-from actions.turn import ActionRecordTurn
 from bot.store import InteractionRecord, Source
 from tests.actions.conftest import DOMAIN, tracker_from, user_turn
 
@@ -56,55 +55,13 @@ async def test_resolved_question_is_not_asked_about_again(store_env, dispatcher)
     assert slots["greeting"] == "returning"
 
 
-async def test_record_turn_stores_intent_topics_and_outcome(store_env, dispatcher) -> None:
-    latest = user_turn("any good crime novels?", "ask_recommendation",
-                       entities=[{"entity": "topic", "value": "crime", "start": 9, "end": 14}])
-    tracker = tracker_from("new_visitor_rest", sender_id="reader-1", latest_message=latest)
-    events = await ActionRecordTurn().run(dispatcher, tracker, DOMAIN)
-    assert {"event": "slot", "name": "last_topic", "value": "crime", "timestamp": None} in events
-    person = await store_env.find_person("rest", "reader-1")
-    history = await store_env.interaction_history(person.id)
-    assert [(i.intent, i.topics, i.outcome, i.text) for i in history] == [("ask_recommendation", ("crime",), "answered", None)]
-    assert [i.topic for i in await store_env.interests(person.id)] == ["crime"]
-
-
-async def test_record_turn_refreshes_tone_changed_on_a_linked_channel(store_env, dispatcher) -> None:
-    person = await store_env.resolve_person("telegram", "tg-77")
-    await store_env.link_identity(person.id, "rest", "web-77", verified_by="link_code")
-    await store_env.update_preferences(person.id, source=Source(channel="telegram"), tone="brief")
-    tracker = tracker_from("new_visitor_rest", sender_id="web-77", latest_message=user_turn("delivery cost?", "delivery"),
-                           slots={"tone": "friendly"})
-    events = await ActionRecordTurn().run(dispatcher, tracker, DOMAIN)
-    assert _slots(events)["tone"] == "brief"
-
-
-async def test_record_turn_stores_nothing_while_not_remembering(store_env, dispatcher) -> None:
-    person = await store_env.resolve_person("rest", "private-1")
-    await store_env.set_remembering(person.id, False, source=Source(channel="rest"))
-    tracker = tracker_from("new_visitor_rest", sender_id="private-1", latest_message=user_turn("returns?", "returns"))
-    await ActionRecordTurn().run(dispatcher, tracker, DOMAIN)
-    assert await store_env.interaction_history(person.id) == []
-
-
-async def test_record_turn_without_the_store_still_lets_the_answer_happen(store_env, dispatcher, monkeypatch) -> None:
-    from actions import context
-
-    async def broken(work):
-        raise context.StoreUnavailable("connection refused")
-
-    monkeypatch.setattr(context, "using_store", broken)
-    tracker = tracker_from("new_visitor_rest", latest_message=user_turn("hours?", "opening_hours"))
-    events = await ActionRecordTurn().run(dispatcher, tracker, DOMAIN)
-    assert events == []
-    assert dispatcher.messages == []
-
-
 async def test_signed_customer_id_joins_a_second_device_to_the_same_person(store_env, dispatcher) -> None:
     from bot.identity import sign_customer_id
 
     signed = {"customer_id": "cust-9", "customer_signature": sign_customer_id("cust-9", "test-identity-secret")}
-    laptop = tracker_from("new_visitor_rest", sender_id="laptop-9", latest_message=user_turn("hi", "greet", metadata=signed))
-    await ActionRecordTurn().run(dispatcher, laptop, DOMAIN)
+    laptop = tracker_from("new_visitor_rest", sender_id="laptop-9", latest_message={},
+                          slots={"session_started_metadata": {"rapport_channel": "rest", **signed}})
+    await ActionSessionStart().run(dispatcher, laptop, DOMAIN)
     first = await store_env.find_person("rest", "laptop-9")
     await store_env.update_preferences(first.id, source=Source(channel="rest"), name="Grace")
     phone = tracker_from("new_visitor_rest", sender_id="phone-9", latest_message={},
@@ -116,6 +73,33 @@ async def test_signed_customer_id_joins_a_second_device_to_the_same_person(store
 
 async def test_forged_signature_is_treated_as_anonymous(store_env, dispatcher) -> None:
     forged = {"customer_id": "cust-10", "customer_signature": "ab" * 32}
-    tracker = tracker_from("new_visitor_rest", sender_id="mallory", latest_message=user_turn("hi", "greet", metadata=forged))
-    await ActionRecordTurn().run(dispatcher, tracker, DOMAIN)
+    tracker = tracker_from("new_visitor_rest", sender_id="mallory", latest_message={},
+                           slots={"session_started_metadata": {"rapport_channel": "rest", **forged}})
+    await ActionSessionStart().run(dispatcher, tracker, DOMAIN)
     assert await store_env.find_person("customer", "cust-10") is None
+    assert await store_env.find_person("rest", "mallory") is not None
+
+
+async def test_tone_change_reaches_the_linked_conversation_at_once(store_env, dispatcher, fake_rasa, monkeypatch) -> None:
+    import asyncio
+
+    from actions import context
+    from actions.preferences import ActionSetTone
+    from tests.console.conftest import RASA_TOKEN
+
+    monkeypatch.setenv("RAPPORT_RASA_PORT", str(fake_rasa.port))
+    monkeypatch.setenv("RAPPORT_RASA_TOKEN", RASA_TOKEN)
+    monkeypatch.setattr(context, "_rasa", None)
+    person = await store_env.resolve_person("telegram", "tg-77")
+    await store_env.link_identity(person.id, "rest", "web-77", verified_by="link_code")
+    tracker = tracker_from("new_visitor_rest", sender_id="tg-77",
+                           latest_message=user_turn("keep it short", "pref_brief", channel="telegram"))
+    events = await ActionSetTone().run(dispatcher, tracker, DOMAIN)
+    assert _slots(events) == {"tone": "brief"}
+    for _ in range(100):
+        if fake_rasa.calls:
+            break
+        await asyncio.sleep(0.02)
+    assert [(c["sender"], c["body"]) for c in fake_rasa.calls] == [
+        ("web-77", [{"event": "slot", "name": "tone", "value": "brief", "timestamp": None}])]
+    assert (await store_env.find_person("rest", "web-77")).tone == "brief"
