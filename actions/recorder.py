@@ -300,11 +300,15 @@ def current() -> TurnRecorder | None:
 
 async def flush() -> None:
     """Record every stored turn now, when this process records (no-op otherwise)."""
-    if _running is not None:
-        try:
-            await asyncio.wait_for(_running.flush(), context.STORE_TIMEOUT_S)
-        except asyncio.TimeoutError:
-            logger.warning("recorder flush timed out; going on with what is recorded")
+    if _running is None:
+        return
+    try:
+        await asyncio.wait_for(_running.flush(), context.STORE_TIMEOUT_S)
+    except asyncio.TimeoutError:
+        logger.warning("recorder flush timed out; going on with what is recorded")
+    except Exception as exc:  # best effort: the action itself reports a store that is down
+        logger.warning("recorder flush failed (%s); going on with what is recorded", exc)
+        await context.reset_store()
 
 
 async def start() -> TurnRecorder:

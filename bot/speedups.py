@@ -7,6 +7,11 @@ server's response.  The schema is a constant, so it is checked once here and the
 validator is reused; the response is still validated in full and an invalid one still raises the
 same ``ValidationError`` with Rasa's message.
 
+The same profile showed every stored event being turned back into an ``Event`` through
+``Event.resolve_by_type``, which walks all ``Event`` subclasses for each one.  The classes are
+looked up in a table built once instead, in the same order (the first subclass with a type name
+wins); a name not in the table still goes through Rasa's own function.
+
 Loaded in the Rasa server process by :mod:`bot.tracker` (named in ``endpoints.yml``).
 """
 
@@ -19,6 +24,8 @@ from jsonschema import ValidationError
 from jsonschema.validators import validator_for
 from rasa.core.actions import action as rasa_action
 from rasa.shared.constants import DOCS_BASE_URL
+from rasa.shared.core.events import Event
+from rasa.shared.utils.common import all_subclasses
 
 _INSTALLED = False
 
@@ -45,10 +52,28 @@ def validate_action_result(self: rasa_action.RemoteAction, result: Dict[Text, An
         raise e
 
 
+_original_resolve_by_type = Event.resolve_by_type
+_event_types: dict[str, type] = {}
+
+
+def event_types() -> dict[str, type]:
+    """Type name → the first ``Event`` subclass with it, as Rasa's own search finds it."""
+    if not _event_types:
+        for cls in all_subclasses(Event):
+            _event_types.setdefault(cls.type_name, cls)
+    return _event_types
+
+
+def resolve_by_type(type_name: Text, default: Any = None) -> Any:
+    found = event_types().get(type_name)
+    return found if found is not None else _original_resolve_by_type(type_name, default)
+
+
 def install() -> None:
     """Apply the patches once per process."""
     global _INSTALLED
     if _INSTALLED:
         return
     rasa_action.RemoteAction._validate_action_result = validate_action_result  # type: ignore[method-assign]
+    Event.resolve_by_type = staticmethod(resolve_by_type)  # type: ignore[method-assign]
     _INSTALLED = True

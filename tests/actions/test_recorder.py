@@ -268,3 +268,15 @@ async def test_push_to_a_rasa_that_is_down_is_logged_not_raised(store_env, fake_
     fake_rasa.down = True
     await context.push_slots("web-78", [{"event": "slot", "name": "tone", "value": "brief"}])
     assert "could not update conversation web-78" in caplog.text
+
+
+async def test_flush_with_a_broken_store_lets_the_action_go_on(store_env, conversations, monkeypatch, caplog) -> None:
+    rec = await started(store_env, conversations)
+
+    async def broken() -> Any:
+        raise OSError("connection is closed")
+
+    rec._store = broken
+    monkeypatch.setattr(recorder, "_running", rec)
+    await recorder.flush()  # does not raise
+    assert "recorder flush failed" in caplog.text

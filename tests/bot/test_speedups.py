@@ -52,3 +52,34 @@ def test_install_replaces_rasa_check() -> None:
     assert RemoteAction._validate_action_result is speedups.validate_action_result
     with pytest.raises(jsonschema.ValidationError):
         RemoteAction("action_x", None)._validate_action_result({"events": 5})
+
+
+def test_event_lookup_matches_rasa_for_every_event_type() -> None:
+    from rasa.shared.core.events import Event
+    from rasa.shared.utils.common import all_subclasses
+
+    names = {cls.type_name for cls in all_subclasses(Event)}
+    assert {"user", "bot", "slot", "action", "session_started"} <= names
+    for name in names:
+        assert speedups.resolve_by_type(name) is speedups._original_resolve_by_type(name)
+
+
+def test_event_lookup_keeps_rasa_answers_for_unknown_names() -> None:
+    from rasa.shared.core.events import SlotSet
+
+    assert speedups.resolve_by_type("topic") is None
+    assert speedups.resolve_by_type("no_such_event", SlotSet) is SlotSet
+    with pytest.raises(ValueError, match="Unknown event name 'no_such_event'"):
+        speedups.resolve_by_type("no_such_event")
+
+
+def test_installed_event_lookup_still_deserialises_trackers() -> None:
+    from rasa.shared.core.events import Event, SlotSet, UserUttered
+
+    speedups.install()
+    events = [Event.from_parameters(e) for e in (
+        {"event": "slot", "name": "tone", "value": "brief"},
+        {"event": "user", "text": "hi", "parse_data": {"intent": {"name": "greet"}}},
+    )]
+    assert isinstance(events[0], SlotSet) and events[0].value == "brief"
+    assert isinstance(events[1], UserUttered) and events[1].text == "hi"
