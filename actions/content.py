@@ -45,12 +45,16 @@ class ActionSuggestContent(Action):
         who = context.speaker(tracker)
 
         async def work(handle: RelationshipStore) -> ContentItem | None:
-            person = await handle.resolve_person(who.channel, who.sender_id)
-            if (await handle.consents(person.id)).get("suggestions") == "withdrawn":
+            # Session start created the person; a read is enough (no last-seen write per suggestion).
+            person = await handle.find_person(who.channel, who.sender_id)
+            if person is None:
+                person = await handle.resolve_person(who.channel, who.sender_id)
+            consents, interests, seen = await handle.curation_facts(person.id)
+            if consents.get("suggestions") == "withdrawn":
                 return None
-            interests = [i.topic for i in await handle.interests(person.id)] if person.remembering else []
-            item = choose(catalogue(), topics_now=topics_now, interests=interests,
-                          seen=await handle.seen_content(person.id), asked_for_recommendation=asked)
+            topics = [i.topic for i in interests] if person.remembering else []
+            item = choose(catalogue(), topics_now=topics_now, interests=topics, seen=seen,
+                          asked_for_recommendation=asked)
             if item is not None:
                 await handle.record_interaction(person.id, InteractionRecord(
                     channel=who.channel, intent="content_suggested", topics=item.topics,

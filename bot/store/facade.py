@@ -119,6 +119,17 @@ class RelationshipStore:
             row = await persons.live_row(session, self._db, person_id)
             return await activity.top_interests(session, row.id, limit, check.utcnow())
 
+    async def curation_facts(self, person_id: int, limit: int = 10) -> tuple[dict[str, str], list[Interest], set[str]]:
+        """What a suggestion needs, in one read: consents, top interests and content already seen."""
+        person_id, limit = _person_id(person_id), _limit(limit)
+        async with self._db.read() as session:
+            row = await persons.live_row(session, self._db, person_id)
+            return (
+                await consent_store.consents(session, row.id),
+                await activity.top_interests(session, row.id, limit, check.utcnow()),
+                await activity.seen_content(session, row.id),
+            )
+
     async def seen_content(self, person_id: int) -> set[str]:
         async with self._db.read() as session:
             row = await persons.live_row(session, self._db, _person_id(person_id))

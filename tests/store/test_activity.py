@@ -6,7 +6,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from bot.store import InteractionRecord, InvalidInput, RelationshipStore, Source
+from bot.store import InteractionRecord, InvalidInput, PersonNotFound, RelationshipStore, Source
 from bot.store.interests import mention_weight, strength
 
 
@@ -123,3 +123,16 @@ async def test_consent_keeps_history_and_advocacy_is_recorded(store: Relationshi
     assert export["advocacy"][0]["kind"] == "recommended" and export["advocacy"][0]["how"] == "said"
     with pytest.raises(InvalidInput):
         await store.record_advocacy(person.id, "sold", source=Source("web"))
+
+
+async def test_curation_facts_agree_with_the_single_reads(store: RelationshipStore) -> None:
+    person = await store.resolve_and_record(
+        "web", "cur-1", InteractionRecord("web", topics=("crime", "poetry"), content_item="v2", content_type="video")
+    )
+    await store.set_consent(person.id, "suggestions", False, source=Source(channel="web"))
+    consents, interests, seen = await store.curation_facts(person.id)
+    assert consents == await store.consents(person.id) and consents["suggestions"] == "withdrawn"
+    assert [i.topic for i in interests] == [i.topic for i in await store.interests(person.id)] == ["crime", "poetry"]
+    assert seen == await store.seen_content(person.id) == {"v2"}
+    with pytest.raises(PersonNotFound):
+        await store.curation_facts(person.id + 1000)
