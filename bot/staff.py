@@ -242,7 +242,7 @@ class StaffDirectory:
         return token
 
     async def by_token(self, token: str) -> StaffMember | None:
-        """The enabled account of a live API token, or None."""
+        """The enabled account of a live API token, or None (checked on every API request: one hop)."""
         if not token.startswith(TOKEN_PREFIX) or len(token) > 200:
             return None
         statement = (
@@ -250,8 +250,7 @@ class StaffDirectory:
             .join(api_tokens_table, api_tokens_table.c.staff_id == staff_table.c.id)
             .where(api_tokens_table.c.token_hash == token_digest(token), api_tokens_table.c.revoked_at.is_(None))
         )
-        async with self._db.read() as session:
-            row = (await session.execute(statement)).first()
+        row = await self._db.run(lambda connection: connection.execute(statement).first(), write=False)
         if row is None or not row.enabled:
             return None
         return member_from_row(row)

@@ -59,6 +59,7 @@ async def _desk_context(app: web.Application) -> AsyncIterator[None]:
         tail.queue_changed()
 
     desk.on_change(changed)
+    app[OUTBOX].on_delivered(lambda sender_id: tail.messages_written())
     app[TASKS] = [asyncio.create_task(app[OUTBOX].run()), asyncio.create_task(tail.run())]
     try:
         yield

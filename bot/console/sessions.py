@@ -72,7 +72,7 @@ class SessionStore:
         return ConsoleSession(token, csrf, staff, expires)
 
     async def find(self, token: str) -> ConsoleSession | None:
-        """The live session of an enabled account for this cookie value, or None."""
+        """The live session of an enabled account for this cookie value, or None (every request: one hop)."""
         if not token or len(token) > 200:
             return None
         statement = (
@@ -80,8 +80,7 @@ class SessionStore:
             .join(staff_table, staff_table.c.id == sessions_table.c.staff_id)
             .where(sessions_table.c.token_hash == token_digest(token))
         )
-        async with self._db.read() as session:
-            row = (await session.execute(statement)).first()
+        row = await self._db.run(lambda connection: connection.execute(statement).first(), write=False)
         if row is None or not row.enabled or _aware(row.expires_at) <= utcnow():
             return None
         return ConsoleSession(token, row.csrf_token, member_from_row(row), _aware(row.expires_at))

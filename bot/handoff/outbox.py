@@ -1,7 +1,9 @@
 """The durable outbox of calls into Rasa: staff replies, joins and hand-backs are never lost.
 
 Every call is written first, then delivered; per conversation strictly in the order written.  When
-Rasa is down the rows wait and a background loop delivers them once it answers again.
+Rasa is down the rows wait and a background loop delivers them once it answers again.  Each step is
+one unit of work through ``Database.run`` (on SQLite one thread hop, where aiosqlite took several
+per statement and a staff reply waited on them while the console was busy).
 """
 
 from __future__ import annotations
@@ -9,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import defaultdict
-from typing import Any, Literal
+from typing import Any, Callable, Literal
 
 import sqlalchemy as sa
 from sqlalchemy import select, update
@@ -45,22 +47,23 @@ class Outbox:
         self._rasa = rasa
         self._locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
         self._wake = asyncio.Event()
+        self._listeners: list[Callable[[str], None]] = []
+
+    def on_delivered(self, listener: Callable[[str], None]) -> None:
+        """Call ``listener(sender_id)`` after each call that reached Rasa (the live feed reads it at once)."""
+        self._listeners.append(listener)
 
     async def put(self, sender_id: str, kind: Kind, payload: Any) -> int:
-        async with self._db.write() as session:
-            result = await session.execute(
-                outbox_table.insert().values(
-                    sender_id=sender_id, kind=kind, payload=payload, created_at=utcnow(), attempts=0
-                )
-            )
-            return int(result.inserted_primary_key[0])
+        statement = outbox_table.insert().values(
+            sender_id=sender_id, kind=kind, payload=payload, created_at=utcnow(), attempts=0
+        )
+        return await self._db.run(lambda connection: int(connection.execute(statement).inserted_primary_key[0]))
 
     async def pending(self, sender_id: str | None = None) -> list[Any]:
         statement = select(outbox_table).where(outbox_table.c.delivered_at.is_(None)).order_by(outbox_table.c.id)
         if sender_id is not None:
             statement = statement.where(outbox_table.c.sender_id == sender_id)
-        async with self._db.read() as session:
-            return list(await session.execute(statement))
+        return await self._db.run(lambda connection: list(connection.execute(statement)), write=False)
 
     async def deliver(self, sender_id: str) -> bool:
         """Deliver this conversation's pending calls in order; True when none is left waiting."""
@@ -81,6 +84,8 @@ class Outbox:
                     await self._mark(row.id, error=str(exc), delivered=True)
                     continue
                 await self._mark(row.id, delivered=True)
+                for listener in self._listeners:
+                    listener(sender_id)
         return True
 
     async def deliver_all(self) -> bool:
@@ -115,5 +120,5 @@ class Outbox:
         values: dict[str, Any] = {"attempts": outbox_table.c.attempts + 1, "last_error": error}
         if delivered:
             values["delivered_at"] = utcnow()
-        async with self._db.write() as session:
-            await session.execute(update(outbox_table).where(outbox_table.c.id == row_id).values(**values))
+        statement = update(outbox_table).where(outbox_table.c.id == row_id).values(**values)
+        await self._db.run(lambda connection: connection.execute(statement))

@@ -8,6 +8,9 @@ from typing import Any
 import aiohttp
 
 _TIMEOUT = aiohttp.ClientTimeout(total=10, connect=3)
+# Rasa answers a write with the tracker, by default with every event since the last restart: a
+# conversation's whole history serialised, sent and parsed for a reply nobody reads.
+_NO_EVENTS_BACK = {"include_events": "NONE"}
 
 
 class RasaError(Exception):
@@ -74,17 +77,20 @@ class RasaClient:
         await self._call(
             "POST",
             self._url(sender_id, "tracker/events"),
-            params={"output_channel": "latest", "execute_side_effects": "true"},
+            params={"output_channel": "latest", "execute_side_effects": "true", **_NO_EVENTS_BACK},
             body=events,
         )
 
     async def add_events(self, sender_id: str, events: list[dict[str, Any]]) -> None:
         """Add events (e.g. slots) to the conversation without side effects: nothing is sent."""
-        await self._call("POST", self._url(sender_id, "tracker/events"), params={}, body=events)
+        await self._call("POST", self._url(sender_id, "tracker/events"), params=dict(_NO_EVENTS_BACK), body=events)
 
     async def execute(self, sender_id: str, action: str) -> None:
         """Run one action (e.g. a response) in the conversation, answering on its latest channel."""
-        await self._call("POST", self._url(sender_id, "execute"), params={"output_channel": "latest"}, body={"name": action})
+        await self._call(
+            "POST", self._url(sender_id, "execute"), params={"output_channel": "latest", **_NO_EVENTS_BACK},
+            body={"name": action},
+        )  # fmt: skip
 
     async def tracker(self, sender_id: str) -> dict[str, Any]:
         result = await self._call("GET", self._url(sender_id, "tracker"), params={"include_events": "ALL"})

@@ -82,9 +82,8 @@ def _listen_sqlite(engine: Engine) -> None:
     event.listen(engine, "begin", _on_sqlite_begin)
 
 
-def _on_sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
-    # Hand transaction control to our "begin" hook instead of the driver's implicit BEGIN.
-    dbapi_connection.isolation_level = None
+def set_sqlite_pragmas(dbapi_connection: Any) -> None:
+    """WAL (readers in other processes never block the writer), NORMAL sync, foreign keys, busy timeout."""
     cursor = dbapi_connection.cursor()
     for statement in (
         "PRAGMA journal_mode=WAL",
@@ -94,6 +93,12 @@ def _on_sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
     ):
         cursor.execute(statement)
     cursor.close()
+
+
+def _on_sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
+    # Hand transaction control to our "begin" hook instead of the driver's implicit BEGIN.
+    dbapi_connection.isolation_level = None
+    set_sqlite_pragmas(dbapi_connection)
 
 
 def _on_sqlite_begin(connection: Any) -> None:

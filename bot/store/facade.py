@@ -245,8 +245,8 @@ class RelationshipStore:
             return await tickets.create(session, self._db, now=check.utcnow(), **values)
 
     async def get_ticket(self, ticket_id: int) -> Ticket:
-        async with self._db.read() as session:
-            return tickets.to_ticket(await tickets.get(session, _ticket_id(ticket_id)))
+        checked = _ticket_id(ticket_id)
+        return await self._db.run(lambda connection: tickets.read(connection, checked), write=False)
 
     async def open_ticket_for(self, channel: str, sender_id: str) -> Ticket | None:
         channel, sender_id = check.channel(channel), check.sender_id(sender_id)

@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select, update
+from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from .engine import Database
@@ -45,14 +46,22 @@ def to_note(row: Any) -> Note:
     )
 
 
+def _found(row: Any, ticket_id: int) -> Any:
+    if row is None:
+        raise TicketNotFound(f"no ticket with id {ticket_id}")
+    return row
+
+
 async def get(session: AsyncSession, ticket_id: int, *, db: Database | None = None) -> Any:
     statement = select(tickets).where(tickets.c.id == ticket_id)
     if db is not None:
         statement = db.for_update(statement)
-    row = (await session.execute(statement)).first()
-    if row is None:
-        raise TicketNotFound(f"no ticket with id {ticket_id}")
-    return row
+    return _found((await session.execute(statement)).first(), ticket_id)
+
+
+def read(connection: Connection, ticket_id: int) -> Ticket:
+    """One ticket, as a unit of work for :meth:`Database.run` (every desk request reads one)."""
+    return to_ticket(_found(connection.execute(select(tickets).where(tickets.c.id == ticket_id)).first(), ticket_id))
 
 
 async def open_for(session: AsyncSession, channel: str, sender_id: str) -> Any | None:

@@ -1,12 +1,17 @@
-"""The compiled action-response check accepts and refuses exactly what Rasa's own check does."""
+"""The speedups in the Rasa process decide and answer exactly as Rasa's own code does."""
 
 from __future__ import annotations
 
 import jsonschema
 import pytest
+import rasa.server
 from rasa.core.actions.action import RemoteAction
+from rasa.shared.core.events import Event
+from rasa.shared.utils.common import all_subclasses
+from rasa.shared.utils.schemas.events import EVENTS_SCHEMA
 
 from bot import speedups
+from bot.handoff.rasa_api import bot_event, handoff_ended_event, resume_event
 
 GOOD = [
     {"events": [], "responses": []},
@@ -54,32 +59,69 @@ def test_install_replaces_rasa_check() -> None:
         RemoteAction("action_x", None)._validate_action_result({"events": 5})
 
 
-def test_event_lookup_matches_rasa_for_every_event_type() -> None:
-    from rasa.shared.core.events import Event
-    from rasa.shared.utils.common import all_subclasses
-
-    names = {cls.type_name for cls in all_subclasses(Event)}
-    assert {"user", "bot", "slot", "action", "session_started"} <= names
-    for name in names:
-        assert speedups.resolve_by_type(name) is speedups._original_resolve_by_type(name)
-
-
-def test_event_lookup_keeps_rasa_answers_for_unknown_names() -> None:
-    from rasa.shared.core.events import SlotSet
-
-    assert speedups.resolve_by_type("topic") is None
-    assert speedups.resolve_by_type("no_such_event", SlotSet) is SlotSet
-    with pytest.raises(ValueError, match="Unknown event name 'no_such_event'"):
-        speedups.resolve_by_type("no_such_event")
+GOOD_EVENTS = [
+    [bot_event("Ann: how can I help?", name="Ann", avatar=None)],
+    [resume_event(), handoff_ended_event()],
+    bot_event("one event, not a list", name="Ann", avatar="https://example.com/a.png"),
+    [{"event": "user", "text": "hi", "parse_data": {"intent": {"name": "greet", "confidence": 1.0}}}],
+]
+BAD_EVENTS = [
+    [{"event": "no_such_event"}],
+    [{"text": "no event name"}],
+    [{"event": "slot", "name": 3}],
+    [{"event": "bot", "text": "x", "timestamp": "late"}],
+    "not an event",
+]
 
 
-def test_installed_event_lookup_still_deserialises_trackers() -> None:
-    from rasa.shared.core.events import Event, SlotSet, UserUttered
+class _Request:
+    """What validate_events_in_request_body reads of Sanic's request."""
 
+    def __init__(self, body: object) -> None:
+        self.json = body
+
+
+def _rasa_error(body: object) -> str | None:
+    """The error Rasa's own check (``jsonschema.validate``) reports, or None."""
+    try:
+        jsonschema.validate(body if isinstance(body, list) else [body], EVENTS_SCHEMA)
+        return None
+    except jsonschema.ValidationError as error:
+        return str(error)
+
+
+@pytest.mark.parametrize("body", GOOD_EVENTS + BAD_EVENTS)
+def test_posted_events_get_the_same_answer_as_from_rasa(body: object) -> None:
+    expected = _rasa_error(body)
+    if expected is None:
+        speedups.validate_events_in_request_body(_Request(body))
+        return
+    with pytest.raises(rasa.server.ErrorResponse) as refused:
+        speedups.validate_events_in_request_body(_Request(body))
+    assert refused.value.status == 400
+    assert refused.value.error_info["message"] == (
+        "Failed to validate the events format. For more information about the format visit the docs. "
+        f"Error: {expected}"
+    )
+
+
+def test_bad_events_are_really_bad() -> None:
+    assert all(_rasa_error(b) is None for b in GOOD_EVENTS)
+    assert all(_rasa_error(b) is not None for b in BAD_EVENTS)
+
+
+def test_event_types_resolve_to_the_same_classes_as_in_rasa() -> None:
+    classes = all_subclasses(Event)
+    assert len(classes) > 20
+    for name in {cls.type_name for cls in classes}:
+        assert speedups.resolve_event_type(name) is next(cls for cls in classes if cls.type_name == name)
+    assert speedups.resolve_event_type("topic") is None
+    assert speedups.resolve_event_type("no_such_event", default=Event) is Event
+    with pytest.raises(ValueError, match="Unknown event name"):
+        speedups.resolve_event_type("no_such_event")
+
+
+def test_install_replaces_the_events_check_and_the_type_lookup() -> None:
     speedups.install()
-    events = [Event.from_parameters(e) for e in (
-        {"event": "slot", "name": "tone", "value": "brief"},
-        {"event": "user", "text": "hi", "parse_data": {"intent": {"name": "greet"}}},
-    )]
-    assert isinstance(events[0], SlotSet) and events[0].value == "brief"
-    assert isinstance(events[1], UserUttered) and events[1].text == "hi"
+    assert rasa.server.validate_events_in_request_body is speedups.validate_events_in_request_body
+    assert Event.resolve_by_type("bot").__name__ == "BotUttered"

@@ -9,6 +9,7 @@ import aiohttp
 import pytest
 
 from bot.console.keys import STAFF
+from bot.handoff import live
 from tests.console.conftest import add_staff, add_tracker_event, login, open_ticket
 
 
@@ -66,3 +67,23 @@ async def test_the_websocket_needs_a_login_and_the_same_origin(client):
     with pytest.raises(aiohttp.WSServerHandshakeError) as marketer:
         await client.ws_connect("/ws")
     assert marketer.value.status == 403
+
+
+async def test_a_delivered_staff_reply_is_read_at_once_not_at_the_next_poll(client, console_settings, monkeypatch):
+    monkeypatch.setattr(live, "POLL_SECONDS", 5.0)
+    await add_staff(client, "ann@example.com", name="Ann Smith")
+    headers = {"Authorization": f"Bearer {await client.app[STAFF].create_token('ann@example.com')}"}
+    ticket = await open_ticket(client, "cust-wake")
+    tracker = console_settings.var_dir / "tracker.db"
+    async with client.ws_connect("/ws", headers=headers) as ws:
+        assert (await client.post(f"/api/tickets/{ticket.id}/claim", headers=headers)).status == 200
+        await _next(ws, "queue")
+        await asyncio.sleep(0.3)  # the tail has read the table and now sleeps a (long) poll
+        # Rasa stores the reply as it delivers it; the fake Rasa does not, so the test writes it.
+        add_tracker_event(tracker, "cust-wake", "bot", "Ann: on it", data={"custom": {"rapport_staff": {"name": "Ann"}}})
+        started = time.monotonic()
+        reply = await client.post(f"/api/tickets/{ticket.id}/reply", json={"text": "on it"}, headers=headers)
+        assert reply.status == 200
+        message = await _next(ws, "message", timeout=2.0)
+    assert time.monotonic() - started < 1.0
+    assert (message["ticket_id"], message["who"], message["text"], message["staff_name"]) == (ticket.id, "staff", "Ann: on it", "Ann")

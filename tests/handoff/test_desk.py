@@ -35,7 +35,9 @@ async def test_first_claim_tells_the_customer_who_joined_and_the_reply_is_signed
     posts = fake_rasa.posted("/tracker/events")
     assert [p["body"][0]["text"] for p in posts] == ["Ann from our team has joined.", "Ann: Let me check that order."]
     assert posts[1]["path"] == "/conversations/cust-1/tracker/events"
-    assert posts[1]["query"] == {"output_channel": "latest", "execute_side_effects": "true", "token": "fake-rasa-token"}
+    assert posts[1]["query"] == {
+        "output_channel": "latest", "execute_side_effects": "true", "include_events": "NONE", "token": "fake-rasa-token"
+    }
     assert posts[1]["body"] == [
         {"event": "bot", "text": "Ann: Let me check that order.",
          "data": {"custom": {"rapport_staff": {"name": "Ann", "avatar": None}}}}
@@ -84,7 +86,7 @@ async def test_close_resumes_the_bot_which_hands_back_and_asks_for_a_rating(clie
         ("execute", {"name": "utter_ask_rating"}),
         ("execute", {"name": "action_listen"}),
     ]
-    assert fake_rasa.posted("/execute")[0]["query"] == {"output_channel": "latest", "token": "fake-rasa-token"}
+    assert fake_rasa.posted("/execute")[0]["query"] == {"output_channel": "latest", "include_events": "NONE", "token": "fake-rasa-token"}
     assert (await client.get("/api/queue", headers=ann)).status == 200
     assert (await (await client.get("/api/queue", headers=ann)).json())["tickets"] == []
     assert (await client.post(f"/api/tickets/{ticket.id}/close", headers=ann)).status == 409
