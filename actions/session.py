@@ -23,8 +23,11 @@ async def profile_events(handle: RelationshipStore, person: Person, session_star
 
     Returning means we met before this session: an interaction older than it, or a name they gave.
     """
+    if person.is_new:  # created just now: no consents, history or ticket to read yet
+        return context.person_slots(person, {}) + [
+            SlotSet("returning", False), SlotSet("open_issue", None), SlotSet("greeting", "new")]
     consents = await handle.consents(person.id)
-    history = [] if person.is_new else await handle.interaction_history(person.id, limit=20)
+    history = await handle.interaction_history(person.id, limit=20)
     earlier = context.before_session(history, session_start)
     returning = bool(earlier) or bool(person.name)
     open_issue = context.open_issue_from(earlier)
@@ -46,7 +49,7 @@ def _carried_slots(tracker: Tracker) -> list[dict[str, Any]]:
 
 async def _session_profile(handle: RelationshipStore, who: context.Speaker, person: Person) -> list[dict[str, Any]]:
     events = await profile_events(handle, person, None)
-    if await handle.open_ticket_for(who.channel, who.sender_id) is not None:
+    if not person.is_new and await handle.open_ticket_for(who.channel, who.sender_id) is not None:
         # A person still holds this conversation: the new session stays with them.
         events += [SlotSet("handoff_active", True), ConversationPaused()]
     return events
