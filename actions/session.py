@@ -39,12 +39,19 @@ async def profile_events(handle: RelationshipStore, person: Person, session_star
 
 
 def _carried_slots(tracker: Tracker) -> list[dict[str, Any]]:
-    """Carry the previous session's slots over, except the per-session ones."""
+    """Carry over the slots the previous session set, except the per-session ones (as Rasa does)."""
+    set_before = {e.get("name") for e in tracker.events if e.get("event") == "slot"}
     return [
         SlotSet(name, value)
         for name, value in tracker.slots.items()
-        if name not in SESSION_SLOTS and name != "session_started_metadata" and value is not None
+        if name in set_before and name not in SESSION_SLOTS and name != "session_started_metadata"
     ]
+
+
+def _last_per_slot(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One event per slot (the last value wins), other events kept in order."""
+    last = {e["name"]: i for i, e in enumerate(events) if e.get("event") == "slot"}
+    return [e for i, e in enumerate(events) if e.get("event") != "slot" or last[e["name"]] == i]
 
 
 async def _session_profile(handle: RelationshipStore, who: context.Speaker, person: Person) -> list[dict[str, Any]]:
@@ -76,4 +83,4 @@ class ActionSessionStart(Action):
             except context.StoreUnavailable as exc:
                 logger.warning("session start without the store (%s): unpersonalised", exc)
         events.append(ActionExecuted("action_listen"))
-        return events
+        return _last_per_slot(events)

@@ -103,3 +103,20 @@ async def test_tone_change_reaches_the_linked_conversation_at_once(store_env, di
     assert [(c["sender"], c["body"]) for c in fake_rasa.calls] == [
         ("web-77", [{"event": "slot", "name": "tone", "value": "brief", "timestamp": None}])]
     assert (await store_env.find_person("rest", "web-77")).tone == "brief"
+
+
+async def test_new_session_carries_what_the_last_one_set_once_per_slot(store_env, dispatcher) -> None:
+    person = await store_env.resolve_person("rest", "carry-1")
+    await store_env.update_preferences(person.id, source=Source(channel="rest"), tone="brief")
+    tracker = tracker_from(
+        "new_visitor_rest", sender_id="carry-1",
+        slots={"session_started_metadata": {"rapport_channel": "rest"}, "last_topic": "crime", "tone": "brief",
+               "greeting": "named"},
+        events=[{"event": "slot", "name": "last_topic", "value": "crime"}, {"event": "slot", "name": "greeting", "value": "named"}],
+    )
+    events = await ActionSessionStart().run(dispatcher, tracker, DOMAIN)
+    names = [e["name"] for e in events if e.get("event") == "slot"]
+    assert len(names) == len(set(names)), names
+    slots = _slots(events)
+    assert slots["last_topic"] == "crime" and slots["tone"] == "brief"
+    assert slots["greeting"] != "named"  # per-session: recomputed, not carried
