@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
+import logging
 from datetime import timedelta
 from pathlib import Path
 from typing import AsyncIterator
@@ -29,6 +29,9 @@ from bot.settings import Settings
 from bot.webchat import add_webchat_routes
 from bot.staff import StaffDirectory
 from bot.store import RelationshipStore
+
+logger = logging.getLogger(__name__)
+SHUTDOWN_STEP_S = 5.0
 
 __all__ = ["SETTINGS", "create_app"]
 STATIC_DIR = Path(__file__).resolve().parent / "static"
@@ -64,13 +67,17 @@ async def _desk_context(app: web.Application) -> AsyncIterator[None]:
     try:
         yield
     finally:
+        # Bounded: a background task stuck in a database call must not hold up shutdown.
         for task in app[TASKS]:
             task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-        await tail.close()
-        await rasa.close()
-        await store.close()
+        _done, stuck = await asyncio.wait(app[TASKS], timeout=SHUTDOWN_STEP_S)
+        if stuck:
+            logger.warning("%d background task(s) did not stop in %.0f s", len(stuck), SHUTDOWN_STEP_S)
+        for closing in (tail.close(), rasa.close(), store.close()):
+            try:
+                await asyncio.wait_for(closing, SHUTDOWN_STEP_S)
+            except asyncio.TimeoutError:
+                logger.warning("a console resource did not close in %.0f s", SHUTDOWN_STEP_S)
 
 
 def create_app(settings: Settings | None = None) -> web.Application:
