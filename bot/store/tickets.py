@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import select, text, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -15,6 +15,7 @@ from .persons import live_row
 from .records import OPEN_TICKET_STATUSES, Note, Ticket, TicketConflict, TicketNotFound
 
 _OPEN = tickets.c.status.in_(OPEN_TICKET_STATUSES)
+_OPEN_LITERAL = text("status IN (" + ", ".join(f"'{s}'" for s in OPEN_TICKET_STATUSES) + ")")
 
 
 def to_ticket(row: Any) -> Ticket:
@@ -82,7 +83,9 @@ async def create(
     )  # fmt: skip
     await session.execute(
         statement.on_conflict_do_nothing(
-            index_elements=["channel", "sender_id"], index_where=tickets.c.status.in_(OPEN_TICKET_STATUSES)
+            # Literal values: PostgreSQL matches a partial index only by a predicate it can read,
+            # not one with bound parameters.
+            index_elements=["channel", "sender_id"], index_where=_OPEN_LITERAL,
         )
     )
     row = await open_for(session, channel, sender_id)
