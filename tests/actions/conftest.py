@@ -56,15 +56,5 @@ def dispatcher() -> CollectingDispatcher:
 DOMAIN: dict[str, Any] = {}
 
 
-@pytest.fixture()
-async def fake_rasa() -> Any:
-    """Rasa's HTTP API, recording every call (the console tests' fake)."""
-    from aiohttp.test_utils import TestServer
-
-    from tests.console.conftest import FakeRasa
-
-    fake = FakeRasa()
-    fake.server = TestServer(fake.app(), host="127.0.0.1")
-    await fake.server.start_server()
-    yield fake
-    await fake.server.close()
+# Rasa's HTTP API, recording every call: the console tests' fake, shared.
+from tests.console.conftest import fake_rasa  # noqa: E402,F401
