@@ -48,6 +48,8 @@ class Run:
     training_s: float = 0.0
     cold_start_s: float = 0.0
     latency_ms: dict[str, dict[str, float]] = field(default_factory=dict)
+    # p50/p95 by the turn's position in its conversation (0 = the turn that starts the session)
+    by_turn_ms: dict[str, list[dict[str, float]]] = field(default_factory=dict)
     throughput: dict[str, float] = field(default_factory=dict)
     peak_rss_mb: dict[str, float] = field(default_factory=dict)
 
@@ -99,8 +101,8 @@ class RssSampler(threading.Thread):
                 self.peak[name] = max(self.peak[name], total)
 
 
-async def _turns(url: str, concurrency: int, turns: int) -> tuple[list[float], float]:
-    latencies: list[float] = []
+async def _turns(url: str, concurrency: int, turns: int) -> tuple[list[tuple[int, float]], float]:
+    latencies: list[tuple[int, float]] = []
     per_worker = max(1, turns // concurrency)
 
     async def worker(index: int, session: aiohttp.ClientSession) -> None:
@@ -113,7 +115,7 @@ async def _turns(url: str, concurrency: int, turns: int) -> tuple[list[float], f
                 await response.read()
                 if response.status != 200:
                     raise RuntimeError(f"HTTP {response.status}")
-            latencies.append((time.perf_counter() - started) * 1000)
+            latencies.append((n % len(MESSAGES), (time.perf_counter() - started) * 1000))
 
     timeout = aiohttp.ClientTimeout(total=600)
     async with aiohttp.ClientSession(timeout=timeout) as session:
@@ -163,7 +165,10 @@ def _measure(run: Run, processes: dict[str, subprocess.Popen], url: str, turns: 
     run.cold_start_s = round(time.monotonic() - started, 1)
     for concurrency in CONCURRENCY:
         latencies, throughput = asyncio.run(_turns(url, concurrency, turns))
-        run.latency_ms[str(concurrency)] = _percentiles(latencies)
+        run.latency_ms[str(concurrency)] = _percentiles([ms for _, ms in latencies])
+        run.by_turn_ms[str(concurrency)] = [
+            _percentiles([ms for n, ms in latencies if n == position]) for position in range(len(MESSAGES))
+            if any(n == position for n, _ in latencies)]
         run.throughput[str(concurrency)] = round(throughput, 1)
     sampler.stopping.set()
     sampler.join()

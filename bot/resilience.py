@@ -40,5 +40,6 @@ def install() -> None:
                            "unpersonalised", self.name(), exc)
             return await rasa_action.ActionSessionStart().run(output_channel, nlg, tracker, domain)
 
+    run.__wrapped__ = original  # type: ignore[attr-defined]
     rasa_action.RemoteAction.run = run  # type: ignore[method-assign]
     _INSTALLED = True

@@ -11,25 +11,34 @@ the input:
   data is still validated in full and a bad one raises the same error with the same message.
 - ``Event.resolve_by_type`` walks every subclass of ``Event`` (with ``inspect.isabstract``) for each
   event read back from the tracker store; a map from type name to class answers the same.
+- ``EndpointConfig.request`` opens a new HTTP client session, so a new TCP connection, for every
+  call to the action server, and closes it after: a connect and a close per custom action, and
+  a socket left in TIME_WAIT each time.  Here each endpoint keeps one client session (headers,
+  authentication and timeout as Rasa sets them) per event loop, and its connections are reused.
 
 Loaded in the Rasa server process by :mod:`bot.tracker` (named in ``endpoints.yml``).
 """
 
 from __future__ import annotations
 
+import asyncio
+import weakref
 from functools import lru_cache
 from http import HTTPStatus
-from typing import Any, Dict, List, Optional, Text, Type
+from typing import Any, Dict, List, Optional, Text, Tuple, Type
 
+import aiohttp
 import rasa.server
 from jsonschema import ValidationError
 from jsonschema.exceptions import best_match
 from jsonschema.validators import validator_for
 from rasa.core.actions import action as rasa_action
+from rasa.core.constants import DEFAULT_REQUEST_TIMEOUT
 from rasa.shared.constants import DOCS_BASE_URL
 from rasa.shared.core.events import Event
 from rasa.shared.utils.common import all_subclasses
 from rasa.shared.utils.schemas.events import EVENTS_SCHEMA
+from rasa.utils.endpoints import EndpointConfig
 from sanic.request import Request
 
 _INSTALLED = False
@@ -96,6 +105,60 @@ def resolve_event_type(type_name: Text, default: Optional[Type[Event]] = None) -
     return found
 
 
+_original_session = EndpointConfig.session
+_sessions: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Dict[Tuple, aiohttp.ClientSession]]" = (
+    weakref.WeakKeyDictionary())
+
+
+class _Borrowed:
+    """``async with`` a shared session without closing it at the end (Rasa's request does that)."""
+
+    def __init__(self, session: aiohttp.ClientSession) -> None:
+        self._session = session
+
+    async def __aenter__(self) -> aiohttp.ClientSession:
+        return self._session
+
+    async def __aexit__(self, *exc_info: Any) -> None:
+        return None
+
+
+#: Idle connections are closed by us after this, before the server's keep-alive timeout (Sanic's
+#: default is 5 s), so a request never goes out on a connection the server is closing.
+IDLE_CONNECTION_S = 2.0
+
+
+def _new_session(endpoint: EndpointConfig) -> aiohttp.ClientSession:
+    """What Rasa's ``EndpointConfig.session`` makes, with connections kept open while in use."""
+    auth = None
+    if endpoint.basic_auth:
+        auth = aiohttp.BasicAuth(endpoint.basic_auth["username"], endpoint.basic_auth["password"])
+    return aiohttp.ClientSession(
+        headers=endpoint.headers, auth=auth, timeout=aiohttp.ClientTimeout(total=DEFAULT_REQUEST_TIMEOUT),
+        connector=aiohttp.TCPConnector(keepalive_timeout=IDLE_CONNECTION_S),
+    )
+
+
+def shared_session(self: EndpointConfig) -> Any:
+    """The endpoint's client session for the running loop, made once per loop and reused."""
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:  # not in a loop: Rasa's behaviour, a session of its own
+        return _original_session(self)
+    key = (self.url, tuple(sorted(self.headers.items())), tuple(sorted(self.basic_auth.items())))
+    per_loop = _sessions.setdefault(loop, {})
+    session = per_loop.get(key)
+    if session is None or session.closed:
+        session = per_loop[key] = _new_session(self)
+    return _Borrowed(session)
+
+
+async def close_shared_sessions() -> None:
+    """Close the running loop's shared sessions (at shutdown, and in tests)."""
+    for session in _sessions.pop(asyncio.get_running_loop(), {}).values():
+        await session.close()
+
+
 def install() -> None:
     """Apply the patches once per process."""
     global _INSTALLED
@@ -105,4 +168,5 @@ def install() -> None:
     # The endpoints created by rasa.server.create_app look this function up by its global name.
     rasa.server.validate_events_in_request_body = validate_events_in_request_body
     Event.resolve_by_type = staticmethod(resolve_event_type)  # type: ignore[method-assign]
+    EndpointConfig.session = shared_session  # type: ignore[method-assign]
     _INSTALLED = True

@@ -30,9 +30,10 @@ from sqlalchemy import bindparam, create_engine, event, func, or_, pool, select
 from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot import resilience, settings, speedups
+from bot import admission, resilience, settings, speedups
 from bot.store.engine import SQLITE_BUSY_TIMEOUT_MS, set_sqlite_pragmas
 
+admission.install()
 resilience.install()
 speedups.install()
 logger = logging.getLogger(__name__)

@@ -125,3 +125,60 @@ def test_install_replaces_the_events_check_and_the_type_lookup() -> None:
     speedups.install()
     assert rasa.server.validate_events_in_request_body is speedups.validate_events_in_request_body
     assert Event.resolve_by_type("bot").__name__ == "BotUttered"
+
+
+async def _server(keepalive_timeout: float, close_after_first: bool = False) -> tuple[object, str, list]:
+    from aiohttp import web
+
+    peers: list = []
+
+    async def handler(request: web.Request) -> web.Response:
+        peers.append(request.transport.get_extra_info("peername"))
+        response = web.json_response({"auth": request.headers.get("Authorization"), "x": request.headers.get("X-Test")})
+        if close_after_first and len(peers) == 1:
+            response.force_close()  # the server closes this connection after answering
+        return response
+
+    app = web.Application()
+    app.router.add_post("/webhook", handler)
+    runner = web.AppRunner(app, keepalive_timeout=keepalive_timeout)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]
+    return runner, f"http://127.0.0.1:{port}/webhook", peers
+
+
+async def test_endpoint_requests_reuse_one_connection() -> None:
+    from rasa.utils.endpoints import EndpointConfig
+
+    speedups.install()
+    runner, url, peers = await _server(keepalive_timeout=30)
+    try:
+        endpoint = EndpointConfig(url, headers={"X-Test": "yes"}, basic_auth={"username": "u", "password": "p"})
+        answers = [await endpoint.request(json={"n": n}, method="post") for n in range(5)]
+        assert answers[0]["x"] == "yes" and answers[0]["auth"].startswith("Basic ")  # Rasa's headers and auth
+        assert len(peers) == 5 and len(set(peers)) == 1  # five calls, one TCP connection
+        other = EndpointConfig(url)  # another endpoint's settings: its own session
+        assert (await other.request(json={}, method="post"))["x"] is None
+    finally:
+        await speedups.close_shared_sessions()
+        await runner.cleanup()
+
+
+async def test_connection_closed_by_the_server_is_replaced() -> None:
+    import asyncio
+
+    from rasa.utils.endpoints import EndpointConfig
+
+    speedups.install()
+    runner, url, peers = await _server(keepalive_timeout=30, close_after_first=True)
+    try:
+        endpoint = EndpointConfig(url)
+        await endpoint.request(json={}, method="post")
+        await asyncio.sleep(0.05)
+        await endpoint.request(json={}, method="post")
+        assert len(peers) == 2 and peers[0] != peers[1]
+    finally:
+        await speedups.close_shared_sessions()
+        await runner.cleanup()
