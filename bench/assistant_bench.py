@@ -5,6 +5,10 @@ Measures (a) cold start from launch to first bot reply, (b) REST turn latency p5
 time.  Prints a table and writes JSON to bench/results/assistant.json.  Run on demand:
 
     uv run python bench/assistant_bench.py [--turns 200] [--skip-bare]
+    uv run python bench/assistant_bench.py --actions-delta --turns 400 --rounds 3 --out actions_delta.json
+
+``--actions-delta`` runs Rapport with and without its action server side by side and measures them
+in alternating rounds (the cost of the personalisation; see :func:`bench_actions_delta`).
 
 Not a test: numbers depend on the machine's load, which is recorded with them.
 """
@@ -50,6 +54,8 @@ class Run:
     latency_ms: dict[str, dict[str, float]] = field(default_factory=dict)
     # p50/p95 by the turn's position in its conversation (0 = the turn that starts the session)
     by_turn_ms: dict[str, list[dict[str, float]]] = field(default_factory=dict)
+    # --actions-delta: each interleaved round's p95 per level (the figures above pool all rounds)
+    rounds_p95_ms: dict[str, list[float]] = field(default_factory=dict)
     throughput: dict[str, float] = field(default_factory=dict)
     peak_rss_mb: dict[str, float] = field(default_factory=dict)
 
@@ -165,11 +171,7 @@ def _measure(run: Run, processes: dict[str, subprocess.Popen], url: str, turns: 
     run.cold_start_s = round(time.monotonic() - started, 1)
     for concurrency in CONCURRENCY:
         latencies, throughput = asyncio.run(_turns(url, concurrency, turns))
-        run.latency_ms[str(concurrency)] = _percentiles([ms for _, ms in latencies])
-        run.by_turn_ms[str(concurrency)] = [
-            _percentiles([ms for n, ms in latencies if n == position]) for position in range(len(MESSAGES))
-            if any(n == position for n, _ in latencies)]
-        run.throughput[str(concurrency)] = round(throughput, 1)
+        _record(run, concurrency, latencies, throughput)
     sampler.stopping.set()
     sampler.join()
     run.peak_rss_mb = {name: round(v) for name, v in sampler.peak.items()}
@@ -196,6 +198,80 @@ def bench_rapport(turns: int, var_dir: Path, *, with_actions: bool = True, retra
     finally:
         _stop(process)
     return run
+
+
+def _record(run: Run, concurrency: int, latencies: list[tuple[int, float]], throughput: float) -> None:
+    run.latency_ms[str(concurrency)] = _percentiles([ms for _, ms in latencies])
+    run.by_turn_ms[str(concurrency)] = [
+        _percentiles([ms for n, ms in latencies if n == position]) for position in range(len(MESSAGES))
+        if any(n == position for n, _ in latencies)]
+    run.throughput[str(concurrency)] = round(throughput, 1)
+
+
+def bench_actions_delta(turns: int, work: Path, rounds: int) -> list[Run]:
+    """Rapport with and without its action server, both up at once, measured in alternating rounds.
+
+    The machine's speed drifts (other tenants, CPU steal) by more than the difference measured
+    here, so the two are measured in turn: round 1 with then without, round 2 without then with,
+    and so on.  Each level's figures pool every round; each round's p95 is kept as well.
+    """
+    runs = {True: Run("rapport"), False: Run("rapport without action server")}
+    stacks: dict[bool, tuple[subprocess.Popen, str]] = {}
+    pooled: dict[tuple[bool, int], list[tuple[int, float]]] = {}
+    elapsed: dict[tuple[bool, int], float] = {}
+    try:
+        for with_actions in (True, False):
+            var_dir = work / ("with" if with_actions else "without")
+            rasa_port = _free_port()
+            env = {**rasa_env(), "RAPPORT_VAR_DIR": str(var_dir), "RAPPORT_RASA_PORT": str(rasa_port),
+                   "RAPPORT_ACTIONS_PORT": str(_free_port()), "RAPPORT_CONSOLE_PORT": str(_free_port())}
+            command = [sys.executable, "-m", "bot.cli", "up"] + ([] if with_actions else ["--without", "actions"])
+            started = time.monotonic()
+            process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
+                                       stderr=subprocess.STDOUT, start_new_session=True)
+            url = f"http://127.0.0.1:{rasa_port}/webhooks/rest/webhook"
+            stacks[with_actions] = (process, url)
+            _wait_reply(url, time.monotonic() + 600)
+            runs[with_actions].cold_start_s = round(time.monotonic() - started, 1)
+        sampler = RssSampler({str(k): process.pid for k, (process, _) in stacks.items()})
+        sampler.start()
+        for round_number in range(rounds):
+            order = (True, False) if round_number % 2 == 0 else (False, True)
+            for with_actions in order:
+                _, url = stacks[with_actions]
+                for concurrency in CONCURRENCY:
+                    started = time.perf_counter()
+                    latencies, _ = asyncio.run(_turns(url, concurrency, turns))
+                    pooled.setdefault((with_actions, concurrency), []).extend(latencies)
+                    elapsed[(with_actions, concurrency)] = elapsed.get((with_actions, concurrency), 0.0) + (
+                        time.perf_counter() - started)
+                    runs[with_actions].rounds_p95_ms.setdefault(str(concurrency), []).append(
+                        _percentiles([ms for _, ms in latencies])["p95"])
+        sampler.stopping.set()
+        sampler.join()
+    finally:
+        for process, _ in stacks.values():
+            _stop(process)
+    for with_actions, run in runs.items():
+        for concurrency in CONCURRENCY:
+            latencies = pooled[(with_actions, concurrency)]
+            # throughput from the timed turns only (each level's warm-up conversation is excluded)
+            _record(run, concurrency, latencies, len(latencies) / elapsed[(with_actions, concurrency)])
+        peak = round(sampler.peak[str(with_actions)])
+        run.peak_rss_mb = {"all (rasa+actions+console)": peak, "total": peak}
+    return [runs[True], runs[False]]
+
+
+def delta_table(runs: list[Run]) -> str:
+    with_actions, without = runs
+    rows = ["| level | p95 with, per round (ms) | p95 without, per round (ms) | pooled p95 difference (ms) |",
+            "|---|---|---|---|"]
+    for c in CONCURRENCY:
+        key = str(c)
+        difference = with_actions.latency_ms[key]["p95"] - without.latency_ms[key]["p95"]
+        rows.append(f"| {c} concurrent | {', '.join(map(str, with_actions.rounds_p95_ms[key]))} | "
+                    f"{', '.join(map(str, without.rounds_p95_ms[key]))} | {difference:+.1f} |")
+    return "\n".join(rows)
 
 
 def bench_bare(turns: int, work: Path) -> Run:
@@ -245,23 +321,30 @@ def main() -> int:
     parser.add_argument("--skip-bare", action="store_true", help="only measure Rapport")
     parser.add_argument("--actions-delta", action="store_true",
                         help="measure Rapport with and without the action server (the cost of personalisation)")
+    parser.add_argument("--rounds", type=int, default=3, help="--actions-delta: alternating rounds per level")
     parser.add_argument("--out", default="assistant.json", help="file name under bench/results/")
     args = parser.parse_args()
     load_before = os.getloadavg()
     with tempfile.TemporaryDirectory(prefix="rapport-bench-") as tmp:
         if args.actions_delta:
-            runs = [bench_rapport(args.turns, Path(tmp) / "var", retrain=False),
-                    bench_rapport(args.turns, Path(tmp) / "var2", with_actions=False, retrain=False)]
+            from bot import settings as settings_module
+            from bot.training import ensure_model
+
+            ensure_model(settings_module.load())  # both stacks use the current model; train if there is none
+            runs = bench_actions_delta(args.turns, Path(tmp), max(1, args.rounds))
         else:
             runs = [bench_rapport(args.turns, Path(tmp) / "var")]
             if not args.skip_bare:
                 runs.append(bench_bare(args.turns, Path(tmp)))
     output = table(runs)
+    if args.actions_delta:
+        output += "\n\n" + delta_table(runs)
     print(output)
     result = {
         "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "load_average_before": load_before, "load_average_after": os.getloadavg(),
-        "cpus": os.cpu_count(), "turns_per_level": args.turns, "runs": [asdict(r) for r in runs], "table": output,
+        "cpus": os.cpu_count(), "turns_per_level": args.turns,
+        "rounds": args.rounds if args.actions_delta else 1, "runs": [asdict(r) for r in runs], "table": output,
     }
     out = ROOT / "bench" / "results" / args.out
     out.parent.mkdir(parents=True, exist_ok=True)

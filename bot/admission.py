@@ -39,10 +39,12 @@ from typing import Any, AsyncIterator, Awaitable, Deque, Optional, TypeVar
 from rasa.core.actions import action as rasa_action
 from rasa.core.processor import MessageProcessor
 
+from bot import settings
+
 logger = logging.getLogger(__name__)
 
 ENV = "RAPPORT_TURN_CONCURRENCY"
-DEFAULT = 2
+DEFAULT = settings.ScalingSettings.turn_concurrency
 #: How long a turn keeps its place while it waits on the action server (calls take 5 to 30 ms).
 HOLD_S = 0.25
 _INSTALLED = False
@@ -50,16 +52,8 @@ T = TypeVar("T")
 
 
 def bound_from_env() -> int:
-    """The number of turns admitted at once; a clear error for a value that is not a whole number."""
-    raw = os.environ.get(ENV, "").strip()
-    if not raw:
-        return DEFAULT
-    if not (raw.isascii() and raw.lstrip("-").isdigit()):
-        raise ValueError(f"{ENV} must be a whole number of turns, not {raw!r}")
-    bound = int(raw)
-    if bound < 0:
-        raise ValueError(f"{ENV} must be 0 (no bound) or more, not {bound}")
-    return bound
+    """The number of turns admitted at once (``RAPPORT_TURN_CONCURRENCY``); a bad value is a SettingsError."""
+    return settings.turn_concurrency()
 
 
 @dataclass

@@ -15,6 +15,9 @@ def _cmd_up(args: argparse.Namespace) -> int:
     block_tensorflow()  # the launcher only builds the spaCy pipeline; Rasa runs in its own process
     from bot.launcher import up
 
+    for load in (settings_module.load, settings_module.load_scaling, settings_module.load_channels,
+                 settings_module.load_console):
+        load()  # a bad setting stops here, before anything is trained or started
     return up(without=frozenset(args.without or ()))
 
 
@@ -120,7 +123,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         args.pytest_args = extra
     elif extra:
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
-    return int(args.handler(args) or 0)
+    try:
+        return int(args.handler(args) or 0)
+    except settings_module.SettingsError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

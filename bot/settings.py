@@ -202,6 +202,17 @@ class ScalingSettings:
     """What changes when one machine is not enough: a shared lock store for several Rasa servers."""
 
     lock_store_url: str = ""  # "" = Rasa's in-memory lock store (one Rasa process)
+    turn_concurrency: int = 2  # turns a Rasa process admits at once (bot/admission.py); 0 = no bound
+
+
+def turn_concurrency() -> int:
+    """``RAPPORT_TURN_CONCURRENCY``: a whole number of turns, 0 (no bound) to 1000."""
+    name, raw = "RAPPORT_TURN_CONCURRENCY", os.environ.get("RAPPORT_TURN_CONCURRENCY", "").strip()
+    if not raw:
+        return ScalingSettings.turn_concurrency
+    if not (raw.isascii() and raw.isdigit()) or int(raw) > 1000:
+        raise SettingsError(f"{name} must be a whole number of turns from 0 (no bound) to 1000, got {raw!r}")
+    return int(raw)
 
 
 def load_scaling() -> ScalingSettings:
@@ -209,4 +220,4 @@ def load_scaling() -> ScalingSettings:
     url = _env("RAPPORT_LOCK_STORE_URL", "")
     if url and not url.startswith(("redis://", "rediss://")):
         raise SettingsError("RAPPORT_LOCK_STORE_URL must be a redis:// or rediss:// URL")
-    return ScalingSettings(lock_store_url=url)
+    return ScalingSettings(lock_store_url=url, turn_concurrency=turn_concurrency())

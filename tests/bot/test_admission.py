@@ -21,7 +21,7 @@ def test_bound_from_env(monkeypatch: pytest.MonkeyPatch) -> None:
     assert admission.bound_from_env() == 5
 
 
-@pytest.mark.parametrize("raw", ["two", "2.5", "-1", "\u00b2", "1e3"])
+@pytest.mark.parametrize("raw", ["two", "2.5", "-1", "\u00b2", "1e3", "1001", "+2"])
 def test_bad_bound_is_a_clear_error(monkeypatch: pytest.MonkeyPatch, raw: str) -> None:
     monkeypatch.setenv(admission.ENV, raw)
     with pytest.raises(ValueError, match=admission.ENV):
@@ -282,3 +282,18 @@ async def test_a_failing_or_cancelled_call_under_hold() -> None:
     await asyncio.sleep(0)
     assert inner and inner[0].cancelled()  # the call to the action server is not left running
     assert gate._free == 1 and gate.waiting == 0
+
+
+@pytest.mark.parametrize("raw", ["lots", "-3", "<script>", "\udcff".encode("utf-8", "surrogateescape").decode("latin-1")])
+def test_rapport_up_refuses_a_bad_bound_before_starting_anything(tmp_path, raw: str) -> None:
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "RAPPORT_TURN_CONCURRENCY": raw, "RAPPORT_VAR_DIR": str(tmp_path / "var")}
+    done = subprocess.run([sys.executable, "-m", "bot.cli", "up"], env=env, capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 2
+    assert "RAPPORT_TURN_CONCURRENCY must be a whole number" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert not (tmp_path / "var" / "logs").exists()  # nothing was started
