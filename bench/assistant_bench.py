@@ -240,11 +240,10 @@ def bench_actions_delta(turns: int, work: Path, rounds: int) -> list[Run]:
             for with_actions in order:
                 _, url = stacks[with_actions]
                 for concurrency in CONCURRENCY:
-                    started = time.perf_counter()
-                    latencies, _ = asyncio.run(_turns(url, concurrency, turns))
+                    latencies, throughput = asyncio.run(_turns(url, concurrency, turns))
                     pooled.setdefault((with_actions, concurrency), []).extend(latencies)
                     elapsed[(with_actions, concurrency)] = elapsed.get((with_actions, concurrency), 0.0) + (
-                        time.perf_counter() - started)
+                        len(latencies) / throughput)
                     runs[with_actions].rounds_p95_ms.setdefault(str(concurrency), []).append(
                         _percentiles([ms for _, ms in latencies])["p95"])
         sampler.stopping.set()
@@ -255,7 +254,7 @@ def bench_actions_delta(turns: int, work: Path, rounds: int) -> list[Run]:
     for with_actions, run in runs.items():
         for concurrency in CONCURRENCY:
             latencies = pooled[(with_actions, concurrency)]
-            # throughput from the timed turns only (each level's warm-up conversation is excluded)
+            # throughput over the timed turns of every round (warm-up conversations excluded)
             _record(run, concurrency, latencies, len(latencies) / elapsed[(with_actions, concurrency)])
         peak = round(sampler.peak[str(with_actions)])
         run.peak_rss_mb = {"all (rasa+actions+console)": peak, "total": peak}

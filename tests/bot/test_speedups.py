@@ -182,3 +182,65 @@ async def test_connection_closed_by_the_server_is_replaced() -> None:
     finally:
         await speedups.close_shared_sessions()
         await runner.cleanup()
+
+
+def _real_events() -> list[dict]:
+    """One serialised event of every kind Rasa sends, as an action server or Rasa itself writes them."""
+    from rasa.shared.core import events as e
+
+    made = [
+        e.UserUttered("hi", {"name": "greet", "confidence": 0.9}, [{"entity": "topic", "value": "delivery", "start": 0, "end": 2}],
+                      parse_data={"response_selector": {"all_retrieval_intents": []}}),
+        e.ActionExecuted("action_listen"), e.SlotSet("tone", "brief"), e.SlotSet("name", None),
+        e.EntitiesAdded([{"entity": "topic", "value": "x"}]), e.UserUtteranceReverted(), e.ActionReverted(),
+        e.Restarted(), e.AllSlotsReset(), e.ConversationPaused(), e.ConversationResumed(),
+        e.FollowupAction("utter_greet"), e.BotUttered("hello", {"buttons": []}), e.SessionStarted(),
+        e.ActiveLoop("form"), e.LoopInterrupted(True), e.ActionExecutionRejected("a"), e.AgentUttered("x"),
+        e.StoryExported(), e.ReminderCancelled(name="r"), e.DefinePrevUserUtteredFeaturization(False),
+    ]
+    return [event.as_dict() for event in made]
+
+
+def _broken(event: dict) -> list:
+    """Ways an event goes wrong: each may or may not break the schema; Rasa's verdict decides."""
+    kind = event["event"]
+    without_kind = {k: v for k, v in event.items() if k != "event"}
+    return [
+        without_kind, {**event, "event": "no_such_kind"}, {**event, "event": 7}, {**event, "event": None},
+        {**event, "name": 3}, {**event, "value": object.__class__.__name__}, {**event, "timestamp": "soon"},
+        {**event, "text": 5}, {**event, "parse_data": "x"}, {**event, "entities": [{"value": 1}]},
+        {**event, "parse_data": {"intent": {"name": 4}}}, [event], kind, None, 1.5,
+    ]
+
+
+def _full_verdict(schema: dict, data) -> bool:
+    return jsonschema.validators.validator_for(schema)(schema).is_valid(data)
+
+
+def test_every_real_event_takes_the_short_check() -> None:
+    events = _real_events()
+    assert len(events) == 21  # test_short_check_never_accepts_what_rasa_rejects covers each index
+    assert {e["event"] for e in events} <= set(speedups._event_check().kinds)
+    for event in events:
+        assert speedups._event_check().passes(event), event
+        assert _full_verdict(EVENTS_SCHEMA, [event])
+
+
+@pytest.mark.parametrize("index", range(21))
+def test_short_check_never_accepts_what_rasa_rejects(index: int) -> None:
+    event = _real_events()[index]
+    spec = RemoteAction.action_response_format_spec()
+    for candidate in [event, *_broken(event)]:
+        for result in ({"events": [candidate]}, {"events": [event, candidate], "responses": [{"text": "x"}]},
+                       {"events": candidate}, {"responses": [candidate]}):
+            rasa_says = _full_verdict(spec, result)
+            if speedups._response_passes(result):
+                assert rasa_says, result
+            # and the patched check decides exactly as Rasa does, with Rasa's error when it rejects
+            if rasa_says:
+                assert speedups.validate_action_result(RemoteAction("a", None), result) is True
+            else:
+                with pytest.raises(jsonschema.ValidationError, match="Failed to validate Action server response"):
+                    speedups.validate_action_result(RemoteAction("a", None), result)
+            events = candidate if isinstance(candidate, list) else [candidate]
+            assert speedups._event_check().all_pass(events) <= _full_verdict(EVENTS_SCHEMA, events)
