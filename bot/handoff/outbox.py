@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections import defaultdict
+from datetime import datetime, timedelta
 from typing import Any, Callable, Literal
 
 import sqlalchemy as sa
@@ -24,6 +26,9 @@ logger = logging.getLogger(__name__)
 Kind = Literal["events", "execute"]
 RETRY_SECONDS = 1.0
 MAX_ATTEMPTS_ON_ERROR = 5
+#: Delivered calls are kept this long (for support questions about a reply), then deleted.
+KEEP_DELIVERED = timedelta(days=7)
+PURGE_EVERY_S = 3600.0
 
 outbox_table = sa.Table(
     "handoff_outbox",
@@ -94,9 +99,25 @@ class Outbox:
         results = await asyncio.gather(*(self.deliver(sender) for sender in senders))
         return all(results)
 
+    async def purge_delivered(self, older_than: datetime | None = None) -> int:
+        """Delete calls delivered before ``older_than`` (default: ``KEEP_DELIVERED`` ago); waiting ones stay."""
+        cutoff = older_than or utcnow() - KEEP_DELIVERED
+        statement = outbox_table.delete().where(
+            outbox_table.c.delivered_at.is_not(None), outbox_table.c.delivered_at < cutoff)
+        return await self._db.run(lambda connection: int(connection.execute(statement).rowcount or 0))
+
     async def run(self) -> None:
-        """Background loop: retry pending calls until the app stops."""
+        """Background loop: retry pending calls until the app stops; purge old delivered ones hourly."""
+        purged_at = 0.0
         while True:
+            if time.monotonic() - purged_at >= PURGE_EVERY_S:
+                try:
+                    removed = await self.purge_delivered()
+                    if removed:
+                        logger.info("outbox: deleted %d calls delivered over %s ago", removed, KEEP_DELIVERED)
+                    purged_at = time.monotonic()
+                except Exception:  # the next pass tries again
+                    logger.exception("outbox purge failed")
             try:
                 done = await self.deliver_all()
             except Exception:  # keep the loop alive; the database may be briefly locked

@@ -137,3 +137,56 @@ def test_street_addresses_are_redacted_and_plain_text_is_kept() -> None:
     assert redact("send it to 221B Baker Street, NW1 6XE please") == "send it to [address] please"
     assert redact("I live at 10 downing st") == "I live at [address]"
     assert redact("I have 3 cats and 2 dogs, since 2019") == "I have 3 cats and 2 dogs, since 2019"
+
+
+async def _outbox_rows(store: RelationshipStore, sender_ids: list[str]) -> list:
+    from bot.handoff.outbox import outbox_table
+
+    statement = select(outbox_table).where(outbox_table.c.sender_id.in_(sender_ids)).order_by(outbox_table.c.id)
+    return await store.database.run(lambda connection: list(connection.execute(statement)), write=False)
+
+
+async def test_erasure_deletes_staff_replies_waiting_or_delivered_to_their_conversations(store: RelationshipStore) -> None:
+    from bot.handoff.outbox import Outbox
+
+    person_id = await _everything(store)
+    bystander = f"bystander-{person_id}-{id(store)}"
+    outbox = Outbox(store.database, rasa=None)  # type: ignore[arg-type] - nothing is delivered here
+    reply = [{"event": "bot", "text": f"Hello {NAME}, your refund is on its way"}]
+    delivered = await outbox.put(SENDERS[0][1], "events", reply)
+    await outbox.put(SENDERS[1][1], "events", reply)  # still waiting (Rasa down, say)
+    await outbox.put(bystander, "execute", {"name": "action_listen"})
+    await outbox._mark(delivered, delivered=True)
+
+    report = await store.erase_person(person_id)
+    assert report.deleted["handoff_outbox"] == 2
+    assert await _outbox_rows(store, [s for _, s in SENDERS]) == []
+    assert await outbox.pending(SENDERS[1][1]) == []  # nothing left to write the conversation back
+    assert [r.sender_id for r in await _outbox_rows(store, [bystander])] == [bystander]
+    await outbox.purge_delivered()  # (tidy: the bystander's row is waiting, so it stays)
+    assert len(await _outbox_rows(store, [bystander])) == 1
+
+
+async def test_delivered_staff_replies_are_deleted_after_the_retention_time(store: RelationshipStore) -> None:
+    from datetime import timedelta
+
+    from bot.handoff import outbox as outbox_module
+    from bot.staff import utcnow
+
+    outbox = outbox_module.Outbox(store.database, rasa=None)  # type: ignore[arg-type]
+    tag = f"retention-{id(store)}"
+    ids = {n: await outbox.put(f"{tag}-{n}", "events", []) for n in ("old", "recent", "waiting")}
+    for name in ("old", "recent"):
+        await outbox._mark(ids[name], delivered=True)
+    # the "old" call was delivered longer ago than the retention time
+    backdate = outbox_module.outbox_table.update().where(outbox_module.outbox_table.c.id == ids["old"]).values(
+        delivered_at=utcnow() - outbox_module.KEEP_DELIVERED - timedelta(minutes=1))
+    await store.database.run(lambda connection: connection.execute(backdate))
+    assert await outbox.purge_delivered() >= 1
+    left = {r.sender_id for r in await _outbox_rows(store, [f"{tag}-{n}" for n in ("old", "recent", "waiting")])}
+    assert left == {f"{tag}-recent", f"{tag}-waiting"}
+    later = utcnow() + outbox_module.KEEP_DELIVERED + timedelta(minutes=1)
+    await outbox.purge_delivered(older_than=later)
+    left = {r.sender_id for r in await _outbox_rows(store, [f"{tag}-{n}" for n in ("old", "recent", "waiting")])}
+    assert left == {f"{tag}-waiting"}  # a call never delivered is never purged
+
