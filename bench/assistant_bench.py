@@ -178,23 +178,29 @@ def _measure(run: Run, processes: dict[str, subprocess.Popen], url: str, turns: 
     run.peak_rss_mb["total"] = round(sum(sampler.peak.values()))
 
 
-def bench_rapport(turns: int, var_dir: Path, *, with_actions: bool = True, retrain: bool = True) -> Run:
+def _start_rapport(var_dir: Path, *, with_actions: bool) -> tuple[subprocess.Popen, str, float]:
+    """``rapport up`` on free ports: the process, its REST webhook URL and when it was started."""
+    rasa_port = _free_port()
+    env = {**rasa_env(), "RAPPORT_VAR_DIR": str(var_dir), "RAPPORT_RASA_PORT": str(rasa_port),
+           "RAPPORT_ACTIONS_PORT": str(_free_port()), "RAPPORT_CONSOLE_PORT": str(_free_port())}
+    command = [sys.executable, "-m", "bot.cli", "up"] + ([] if with_actions else ["--without", "actions"])
+    started = time.monotonic()
+    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.STDOUT, start_new_session=True)
+    return process, f"http://127.0.0.1:{rasa_port}/webhooks/rest/webhook", started
+
+
+def bench_rapport(turns: int, var_dir: Path) -> Run:
     from bot import settings as settings_module
     from bot.training import ensure_model
 
-    run = Run("rapport" if with_actions else "rapport without action server")
-    env = {**rasa_env(), "RAPPORT_VAR_DIR": str(var_dir), "RAPPORT_RASA_PORT": str(_free_port()),
-           "RAPPORT_ACTIONS_PORT": str(_free_port()), "RAPPORT_CONSOLE_PORT": str(_free_port())}
-    os.environ.update(env)
-    settings = settings_module.load()
-    model = ensure_model(settings, force=retrain, log=var_dir / "train.log")
+    run = Run("rapport")
+    os.environ["RAPPORT_VAR_DIR"] = str(var_dir)
+    model = ensure_model(settings_module.load(), force=True, log=var_dir / "train.log")
     run.training_s = round(model.seconds, 1)
-    started = time.monotonic()
-    command = [sys.executable, "-m", "bot.cli", "up"] + ([] if with_actions else ["--without", "actions"])
-    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.STDOUT, start_new_session=True)
+    process, url, started = _start_rapport(var_dir, with_actions=True)
     try:
-        _measure(run, {"all (rasa+actions+console)": process}, f"{settings.rasa_url}/webhooks/rest/webhook", turns, started)
+        _measure(run, {"all (rasa+actions+console)": process}, url, turns, started)
     finally:
         _stop(process)
     return run
@@ -221,15 +227,8 @@ def bench_actions_delta(turns: int, work: Path, rounds: int) -> list[Run]:
     elapsed: dict[tuple[bool, int], float] = {}
     try:
         for with_actions in (True, False):
-            var_dir = work / ("with" if with_actions else "without")
-            rasa_port = _free_port()
-            env = {**rasa_env(), "RAPPORT_VAR_DIR": str(var_dir), "RAPPORT_RASA_PORT": str(rasa_port),
-                   "RAPPORT_ACTIONS_PORT": str(_free_port()), "RAPPORT_CONSOLE_PORT": str(_free_port())}
-            command = [sys.executable, "-m", "bot.cli", "up"] + ([] if with_actions else ["--without", "actions"])
-            started = time.monotonic()
-            process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
-                                       stderr=subprocess.STDOUT, start_new_session=True)
-            url = f"http://127.0.0.1:{rasa_port}/webhooks/rest/webhook"
+            process, url, started = _start_rapport(work / ("with" if with_actions else "without"),
+                                                   with_actions=with_actions)
             stacks[with_actions] = (process, url)
             _wait_reply(url, time.monotonic() + 600)
             runs[with_actions].cold_start_s = round(time.monotonic() - started, 1)

@@ -43,7 +43,7 @@ from bot import settings
 
 logger = logging.getLogger(__name__)
 
-ENV = "RAPPORT_TURN_CONCURRENCY"
+ENV = settings.TURN_CONCURRENCY_ENV
 DEFAULT = settings.ScalingSettings.turn_concurrency
 #: How long a turn keeps its place while it waits on the action server (calls take 5 to 30 ms).
 HOLD_S = 0.25

@@ -15,9 +15,6 @@ def _cmd_up(args: argparse.Namespace) -> int:
     block_tensorflow()  # the launcher only builds the spaCy pipeline; Rasa runs in its own process
     from bot.launcher import up
 
-    for load in (settings_module.load, settings_module.load_scaling, settings_module.load_channels,
-                 settings_module.load_console):
-        load()  # a bad setting stops here, before anything is trained or started
     return up(without=frozenset(args.without or ()))
 
 

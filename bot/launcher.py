@@ -192,6 +192,8 @@ def up(settings: Settings | None = None, *, ready_timeout: float = 240.0,
     ``without`` names processes not to start here (e.g. an action server run elsewhere).
     """
     settings = settings or settings_module.load()
+    for load in (settings_module.load_scaling, settings_module.load_channels, settings_module.load_console):
+        load()  # a bad setting stops here (SettingsError), before anything is trained or started
     started = time.monotonic()
     root = settings.project_root
     os.chdir(root)

@@ -205,13 +205,17 @@ class ScalingSettings:
     turn_concurrency: int = 2  # turns a Rasa process admits at once (bot/admission.py); 0 = no bound
 
 
+TURN_CONCURRENCY_ENV = "RAPPORT_TURN_CONCURRENCY"
+
+
 def turn_concurrency() -> int:
     """``RAPPORT_TURN_CONCURRENCY``: a whole number of turns, 0 (no bound) to 1000."""
-    name, raw = "RAPPORT_TURN_CONCURRENCY", os.environ.get("RAPPORT_TURN_CONCURRENCY", "").strip()
+    raw = _env(TURN_CONCURRENCY_ENV, "")
     if not raw:
         return ScalingSettings.turn_concurrency
     if not (raw.isascii() and raw.isdigit()) or int(raw) > 1000:
-        raise SettingsError(f"{name} must be a whole number of turns from 0 (no bound) to 1000, got {raw!r}")
+        raise SettingsError(
+            f"{TURN_CONCURRENCY_ENV} must be a whole number of turns from 0 (no bound) to 1000, got {raw!r}")
     return int(raw)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, and_, column, delete, or_, select, table, tuple_
+from sqlalchemy import Table, and_, delete, or_, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from . import consent as consent_store
@@ -92,10 +92,6 @@ async def export(session: AsyncSession, db: Database, person_id: int, now: datet
     }
 
 
-#: The console's outbox of calls into Rasa (migration 0002): staff replies and hand-backs, by conversation.
-_outbox = table("handoff_outbox", column("sender_id"))
-
-
 async def erase(session: AsyncSession, db: Database, person_id: int) -> ErasureReport:
     """Delete every row naming the person, a person merged into them, or one of their identities."""
     row = await live_row(session, db, person_id, lock="update")
@@ -139,7 +135,9 @@ async def erase(session: AsyncSession, db: Database, person_id: int) -> ErasureR
     if pairs:
         # Staff replies to their conversations, delivered or waiting: a waiting one would otherwise
         # write the erased conversation back into Rasa's tracker when it is delivered.
-        await _delete("handoff_outbox", _outbox, _outbox.c.sender_id.in_(sorted({s for _, s in pairs})))
+        from bot.handoff.outbox import outbox_table  # the console's table (migration 0002), same database
+
+        await _delete("handoff_outbox", outbox_table, outbox_table.c.sender_id.in_(sorted({s for _, s in pairs})))
     await _delete("persons", persons, and_(persons.c.id.in_(tombstones), persons.c.merged_into_id == pid))
     await _delete("persons", persons, persons.c.id == pid)
     return ErasureReport(person_id=pid, deleted=deleted, sender_ids=pairs)
