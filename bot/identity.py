@@ -55,6 +55,29 @@ def verified_customer_id(metadata: Mapping[str, Any] | None, secret: str) -> str
     return customer_id
 
 
+def pseudonym(sender_id: str, secret: str | None = None) -> str:
+    """A short stable name for a conversation in logs, from which the sender id cannot be read back.
+
+    Logs must not hold a person's ids (a phone number is a sender id on SMS): lines name the
+    conversation by a keyed hash instead, the same in every process of one installation.
+    """
+    key = (secret if secret is not None else _log_key()).encode()
+    digest = hmac.new(key, str(sender_id).encode("utf-8", "surrogatepass"), hashlib.sha256).hexdigest()
+    return f"conv-{digest[:10]}"
+
+
+def _log_key() -> str:
+    global _LOG_KEY
+    if _LOG_KEY is None:
+        from bot import settings
+
+        _LOG_KEY = "log:" + settings.load().identity_secret
+    return _LOG_KEY
+
+
+_LOG_KEY: str | None = None
+
+
 def channel_of(metadata: Mapping[str, Any] | None, input_channel: str | None) -> str:
     """The channel name: set by our channel classes, else Rasa's input channel."""
     if metadata and isinstance(metadata.get(CHANNEL_KEY), str):

@@ -1,22 +1,30 @@
-"""Validation of what customers' clients send, shared by every channel (pure functions)."""
+"""The REST channel's contract and the checks every channel shares (pure functions).
+
+The rules themselves live in :mod:`bot.boundary`, so webhooks, socket.io, the console and the CLI
+refuse the same things with the same words.
+"""
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any
 
-MAX_MESSAGE_CHARS = 5_000
-MAX_SENDER_CHARS = 256
+from bot.boundary import (
+    MAX_ID_CHARS,
+    MAX_MESSAGE_CHARS,
+    BadInput,
+    check_identifier,
+    check_object,
+    check_text,
+    parse_json_object,
+)
+
+BadRequest = BadInput  # the channels' name for a refused request
+MAX_SENDER_CHARS = MAX_ID_CHARS
 MAX_METADATA_BYTES = 8_192
 
-
-class BadRequest(ValueError):
-    """The request cannot be processed; ``status`` and the message go back to the client."""
-
-    def __init__(self, message: str, status: int = 400) -> None:
-        super().__init__(message)
-        self.status = status
+__all__ = ["BadRequest", "IncomingMessage", "MAX_MESSAGE_CHARS", "check_metadata", "check_sender",
+           "check_text", "decode_json_object", "parse_rest_body"]
 
 
 @dataclass(frozen=True)
@@ -30,47 +38,15 @@ def decode_json_object(body: bytes) -> dict[str, Any]:
     """Parse a request body that must be a UTF-8 JSON object."""
     if not body or not body.strip():
         raise BadRequest("request body is empty; send JSON like {\"sender\": \"id\", \"message\": \"hi\"}")
-    try:
-        text = body.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise BadRequest(f"request body is not valid UTF-8 (byte {exc.start})") from exc
-    try:
-        value = json.loads(text)
-    except ValueError as exc:
-        raise BadRequest(f"request body is not valid JSON: {exc}") from exc
-    if not isinstance(value, dict):
-        raise BadRequest("request body must be a JSON object")
-    return value
+    return parse_json_object(body)
 
 
 def check_sender(value: Any, field: str = "sender") -> str:
-    if isinstance(value, int) and not isinstance(value, bool):
-        value = str(value)
-    if not isinstance(value, str) or not value.strip():
-        raise BadRequest(f"'{field}' is required and must be a non-empty string")
-    if len(value) > MAX_SENDER_CHARS:
-        raise BadRequest(f"'{field}' is longer than {MAX_SENDER_CHARS} characters")
-    if any(ord(ch) < 32 for ch in value):
-        raise BadRequest(f"'{field}' contains control characters")
-    return value
-
-
-def check_text(value: Any, field: str = "message") -> str:
-    if not isinstance(value, str):
-        raise BadRequest(f"'{field}' is required and must be a string")
-    if len(value) > MAX_MESSAGE_CHARS:
-        raise BadRequest(f"'{field}' is longer than {MAX_MESSAGE_CHARS} characters", status=413)
-    return value.replace("\x00", "")
+    return check_identifier(value, field, max_chars=MAX_SENDER_CHARS)
 
 
 def check_metadata(value: Any) -> dict[str, Any]:
-    if value is None:
-        return {}
-    if not isinstance(value, dict):
-        raise BadRequest("'metadata' must be a JSON object")
-    if len(json.dumps(value, default=str)) > MAX_METADATA_BYTES:
-        raise BadRequest(f"'metadata' is larger than {MAX_METADATA_BYTES} bytes", status=413)
-    return value
+    return check_object(value, "metadata", max_bytes=MAX_METADATA_BYTES)
 
 
 def parse_rest_body(body: bytes) -> IncomingMessage:
