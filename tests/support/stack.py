@@ -57,6 +57,27 @@ class Stack:
     def alive(self) -> bool:
         return self.process.poll() is None
 
+    def children(self) -> dict[str, int]:
+        """The launcher's running processes by name ("rasa", "actions", "console") and pid.
+
+        Fuzz tests compare these before and after: a restarted process has a new pid.
+        """
+        found: dict[str, int] = {}
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit():
+                continue
+            try:
+                stat = (entry / "stat").read_text()
+                cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            except OSError:
+                continue
+            ppid = int(stat.rsplit(")", 1)[1].split()[1])
+            if ppid != self.process.pid:
+                continue
+            name = "actions" if "rasa_sdk" in cmdline else "console" if "bot.console" in cmdline else "rasa"
+            found[name] = int(entry.name)
+        return found
+
     def stop(self) -> None:
         if self.alive():
             self.process.send_signal(signal.SIGINT)

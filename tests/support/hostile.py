@@ -1,0 +1,73 @@
+"""What an attacker or a broken client sends: hypothesis strategies shared by every entry point's fuzz tests.
+
+Each entry point's tests draw from the same families, so "hostile input" means the same thing for
+the REST webhook, socket.io, the messaging webhooks, the console and the CLI:
+
+- text: lone UTF-16 surrogates, control and invisible characters, line separators, HTML/script,
+  right-to-left overrides, emoji, very long strings;
+- JSON values of the wrong type (numbers, lists, objects, null, booleans where text is expected);
+- bodies: empty, blank, not UTF-8, not JSON, JSON nested far too deep, huge.
+
+Bodies are built as bytes with ``json.dumps(..., ensure_ascii=True)``, which writes a lone
+surrogate as the ``\\ud800`` escape, exactly as an attacker's client would.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from hypothesis import strategies as st
+
+LONE_SURROGATES = ["\ud800", "\udfff", "a\udc00b", "\ud83d"]  # the last: half an emoji
+CONTROL = ["\x00", "\x07", "\x1b[31m", "\x7f", "\u0085", "\u2028", "\u2029", "\u200b", "\ufeff", "\u202e"]
+MARKUP = ["<script>alert(1)</script>", "<img src=x onerror=alert(1)>", "\"><svg onload=alert(1)>",
+          "{{7*7}}", "${jndi:ldap://x}", "'; DROP TABLE events; --", "../../etc/passwd", "%00"]
+
+
+def deep_json(depth: int, leaf: str = "1") -> str:
+    """A JSON array nested ``depth`` levels deep (1000 levels broke Rasa's JSON handling)."""
+    return "[" * depth + leaf + "]" * depth
+
+
+def deep_object(depth: int) -> str:
+    return '{"a":' * depth + "1" + "}" * depth
+
+
+hostile_strings = st.one_of(
+    st.sampled_from(LONE_SURROGATES + CONTROL + MARKUP + ["", " ", "\t\n", "\u3000", "⭐" * 50]),
+    st.text(max_size=40),
+    st.builds(lambda a, s, b: a + s + b, st.text(max_size=8), st.sampled_from(LONE_SURROGATES + CONTROL),
+              st.text(max_size=8)),
+    st.integers(min_value=5_001, max_value=70_000).map(lambda n: "x" * n),
+)
+
+wrong_types = st.one_of(
+    st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False), st.just([]), st.just({}),
+    st.lists(st.integers(), max_size=3), st.dictionaries(st.text(max_size=4), st.integers(), max_size=3),
+)
+
+hostile_values = st.one_of(hostile_strings, wrong_types)
+
+
+def json_bytes(value: Any) -> bytes:
+    """``value`` as the bytes a client would send (lone surrogates as ``\\uXXXX`` escapes)."""
+    return json.dumps(value, ensure_ascii=True).encode("ascii")
+
+
+raw_bodies = st.one_of(
+    st.sampled_from([
+        b"", b" ", b"\n\t ", b"null", b"[]", b"\"text\"", b"42", b"{", b"{\"a\":}", b"NaN",
+        b"\xff\xfe\x00", b"\xc3\x28", "caf\u00e9".encode("latin-1"), b"\xed\xa0\x80",  # CESU surrogate
+        deep_json(1000).encode(), deep_object(1000).encode(), deep_json(30).encode(),
+        b"<html><script>alert(1)</script></html>",
+    ]),
+    st.binary(max_size=64),
+)
+
+
+def object_with(fields: dict[str, Any], **overrides: Any) -> dict[str, Any]:
+    """A copy of a valid body with some fields replaced."""
+    body = dict(fields)
+    body.update(overrides)
+    return body
