@@ -67,24 +67,32 @@ def _refuse_constant(name: str) -> Any:
 
 def check_json_value(value: Any, *, max_depth: int = MAX_JSON_DEPTH, what: str = "request body") -> Any:
     """``value`` unchanged when it nests at most ``max_depth`` levels and all its text is valid Unicode."""
-    stack: list[tuple[Any, int]] = [(value, 1)]
+    stack: list[tuple[Any, int, str]] = [(value, 1, "")]
     while stack:
-        item, depth = stack.pop()
+        item, depth, path = stack.pop()
         if isinstance(item, str):
             if not _valid_unicode(item):
-                raise BadInput(f"{what} contains text that is not valid Unicode (a lone surrogate)")
+                where = f" at {path}" if path else ""
+                raise BadInput(f"{what} has text that is not valid Unicode (a lone surrogate){where}")
         elif isinstance(item, (dict, list)):
             if depth > max_depth:
                 raise BadInput(f"{what} is nested deeper than {max_depth} levels")
             if isinstance(item, dict):
                 for key, child in item.items():
-                    stack.append((key, depth))
-                    stack.append((child, depth + 1))
+                    name = _printable(key)
+                    stack.append((key, depth, f"{path}.{name}" if path else name))
+                    stack.append((child, depth + 1, f"{path}.{name}" if path else name))
             else:
-                stack.extend((child, depth + 1) for child in item)
+                stack.extend((child, depth + 1, f"{path}[{i}]") for i, child in enumerate(item))
         elif isinstance(item, float) and item != item:  # NaN from a non-JSON source
             raise BadInput(f"{what} contains NaN, which is not JSON")
     return value
+
+
+def _printable(key: Any) -> str:
+    """A key as it can be shown in an error message (invalid Unicode escaped, long keys cut)."""
+    text = str(key).encode("utf-8", "backslashreplace").decode("utf-8")
+    return f"'{text[:40]}'"
 
 
 def parse_json(body: bytes | str, *, max_depth: int = MAX_JSON_DEPTH, what: str = "request body") -> Any:

@@ -1,12 +1,21 @@
 """Start the whole assistant for development: Rasa server, action server and staff console.
 
 One command, SQLite by default.  The launcher trains first when no model matches the current
-data, starts the three processes, waits until each answers, and stops all of them when one dies
-or when it is interrupted.
+data, starts the three processes, waits until each answers, restarts one that dies, and stops all
+of them when it is interrupted or terminated:
+
+- SIGINT or SIGTERM stops the stack within :data:`STOP_BUDGET_S` seconds, in the order that lets
+  work in flight finish: the console first (its outbox deliveries need Rasa), then Rasa (its turns
+  need the action server), then the action server; what is still running then is killed.
+- The children die with the launcher even when it is killed outright (``PR_SET_PDEATHSIG``), so
+  nothing is left holding a port or a secret.
+- No secret is on a command line, and everything written to ``var/`` is the owner's alone.
 """
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import os
 import signal
 import subprocess
@@ -20,11 +29,26 @@ from pathlib import Path
 from bot import settings as settings_module
 from bot.nlp import pipeline
 from bot.settings import Settings
-from bot.training import ensure_model, rasa_command, rasa_env
+from bot.training import ensure_model, rasa_env
 
 
 class LaunchError(RuntimeError):
     """A process did not start or did not become ready."""
+
+
+#: Seconds from SIGTERM until every process of the stack has stopped (orchestrators allow 10).
+STOP_BUDGET_S = 9.0
+#: How long each process may take to finish its work in flight, in stopping order.
+STOP_GRACE_S = {"console": 3.0, "rasa": 4.0, "actions": 2.0}
+#: Sanic's wait for open requests on shutdown (its default, 15 s, is longer than the whole budget).
+SANIC_GRACE_S = "2"
+_PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent() -> None:
+    """In the child, before exec: be sent SIGTERM when the launcher dies, however it dies."""
+    libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+    libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 @dataclass
@@ -33,33 +57,70 @@ class ManagedProcess:
     command: list[str]
     health_url: str
     log_path: Path
+    env: dict[str, str] = field(default_factory=dict)
     process: subprocess.Popen | None = field(default=None, repr=False)
 
     def start(self, cwd: Path, env: dict[str, str]) -> None:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         log = self.log_path.open("ab")
         self.process = subprocess.Popen(
-            self.command, cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT,
-            start_new_session=True,
+            self.command, cwd=cwd, env={**env, **self.env}, stdout=log, stderr=subprocess.STDOUT,
+            start_new_session=True, preexec_fn=_die_with_parent,
         )
         log.close()
 
     def alive(self) -> bool:
         return self.process is not None and self.process.poll() is None
 
-    def stop(self, timeout: float = 10.0) -> None:
-        if not self.alive():
-            return
-        assert self.process is not None
-        try:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            self.process.wait(timeout=timeout)
-        except (ProcessLookupError, subprocess.TimeoutExpired):
+    def signal(self, signum: int) -> None:
+        if self.alive():
+            assert self.process is not None
             try:
-                os.killpg(self.process.pid, signal.SIGKILL)
+                os.killpg(self.process.pid, signum)
             except ProcessLookupError:
                 pass
-            self.process.wait(timeout=timeout)
+
+    def wait(self, timeout: float) -> bool:
+        """True when the process has exited within ``timeout`` seconds."""
+        if self.process is None:
+            return True
+        try:
+            self.process.wait(timeout=max(timeout, 0.0))
+            return True
+        except subprocess.TimeoutExpired:
+            return False
+
+    def stop(self, timeout: float = 5.0) -> None:
+        self.signal(signal.SIGTERM)
+        if not self.wait(timeout):
+            self.signal(signal.SIGKILL)
+            self.wait(5.0)
+
+
+def stop_all(processes: list[ManagedProcess], budget: float = STOP_BUDGET_S) -> None:
+    """Stop the stack in order (console, Rasa, actions), each given its grace, all within ``budget``."""
+    started = time.monotonic()
+    deadline = started + budget
+    order = sorted(processes, key=lambda p: list(STOP_GRACE_S).index(p.name) if p.name in STOP_GRACE_S else 99)
+    took: list[str] = []
+    for proc in order:
+        if not proc.alive():
+            continue
+        began = time.monotonic()
+        proc.signal(signal.SIGTERM)
+        grace = STOP_GRACE_S.get(proc.name, 2.0)
+        if proc.wait(min(grace, deadline - time.monotonic())):
+            took.append(f"{proc.name} {time.monotonic() - began:.1f} s")
+    for proc in order:
+        if proc.alive():
+            proc.wait(deadline - time.monotonic())
+    for proc in order:
+        if proc.alive():
+            _say(f"{proc.name} did not stop in time; killed")
+            proc.signal(signal.SIGKILL)
+            proc.wait(2.0)
+    if took:
+        _say(f"stopped in {time.monotonic() - started:.1f} s ({', '.join(took)})")
 
     def log_tail(self, chars: int = 2500) -> str:
         try:
@@ -105,7 +166,6 @@ def write_endpoints(settings: Settings) -> Path:
 
 def plan(settings: Settings, model: Path, endpoints: Path) -> list[ManagedProcess]:
     logs = settings.var_dir / "logs"
-    rasa = rasa_command()
     return [
         ManagedProcess(
             "actions",
@@ -116,14 +176,17 @@ def plan(settings: Settings, model: Path, endpoints: Path) -> list[ManagedProces
         ),
         ManagedProcess(
             "rasa",
-            rasa + [
+            # Rasa's `rasa run`, given its API token inside the process (bot/rasa/serve.py), never in argv.
+            [sys.executable, "-m", "bot.rasa.serve",
                 "run", "--model", str(model), "--endpoints", str(endpoints),
                 "--credentials", "credentials.yml", "--port", str(settings.rasa_port),
-                "--interface", settings.host, "--enable-api", "--auth-token", settings.rasa_token,
-                "--cors", "*",
+                "--interface", settings.host, "--enable-api",
+                "--cors", *settings_module.rasa_cors_origins(),
             ],
             f"http://{settings.host}:{settings.rasa_port}/",
             logs / "rasa.log",
+            # sanic-cors writes "Access-Control-Max-Age: None" unless given a value.
+            env={"SANIC_CORS_MAX_AGE": "600"},
         ),
         ManagedProcess(
             "console",
@@ -197,8 +260,11 @@ def up(settings: Settings | None = None, *, ready_timeout: float = 240.0,
     started = time.monotonic()
     root = settings.project_root
     os.chdir(root)
+    settings_module.make_private(settings.var_dir)
     env = rasa_env()
     env.setdefault("RAPPORT_PROJECT_ROOT", str(root))
+    env.setdefault("RAPPORT_VAR_DIR", str(settings.var_dir))
+    env["SANIC_GRACEFUL_SHUTDOWN_TIMEOUT"] = SANIC_GRACE_S
     pipeline.ensure_built(settings.nlp_model_dir, settings.entity_patterns)
     _say("checking the model ...")
     model = ensure_model(settings)
@@ -238,8 +304,7 @@ def up(settings: Settings | None = None, *, ready_timeout: float = 240.0,
         _say(str(exc))
         return 1
     finally:
-        for proc in reversed(processes):
-            proc.stop()
+        stop_all(processes)
 
 
 def _migrate_store(settings: Settings) -> None:

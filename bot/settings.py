@@ -77,6 +77,28 @@ class Settings:
         return f"http://{self.host}:{self.console_port}"
 
 
+PRIVATE_UMASK = 0o077
+
+
+def make_private(var_dir: Path | None = None) -> Path:
+    """Files this process creates are its owner's alone; ``var/`` is 0700 and everything in it 0600.
+
+    ``var/`` holds customers' conversations, the store, secrets and logs. Called by every process
+    that writes there (launcher, Rasa, action server, console) before it writes anything.
+    """
+    os.umask(PRIVATE_UMASK)
+    var_dir = var_dir or Path(_env("RAPPORT_VAR_DIR", str(Path(_env("RAPPORT_PROJECT_ROOT", str(PROJECT_ROOT))) / "var")))
+    var_dir.mkdir(parents=True, exist_ok=True)
+    for path in [var_dir, *var_dir.rglob("*")]:
+        try:
+            if path.is_symlink():
+                continue
+            path.chmod(0o700 if path.is_dir() else 0o600)
+        except OSError:  # a file removed meanwhile, or not ours: nothing to tighten
+            continue
+    return var_dir
+
+
 def _dev_secret(var_dir: Path, name: str) -> str:
     """A per-checkout random secret for development, kept in var/ so restarts agree.
 
@@ -123,11 +145,51 @@ class ChannelSettings:
     messenger_api_url: str = "https://graph.facebook.com/v18.0"
 
 
+def _origin(url: str, name: str) -> str:
+    """``scheme://host[:port]`` of an http(s) URL, or SettingsError naming the variable."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    try:
+        port = parts.port
+    except ValueError as exc:
+        raise SettingsError(f"{name} has a bad port: {url!r}") from exc
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.path not in ("", "/") \
+            or parts.query or parts.fragment or parts.username or parts.password:
+        raise SettingsError(f"{name} must be an origin like https://shop.example or http://127.0.0.1:8000, got {url!r}")
+    host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
+    return f"{parts.scheme}://{host}" + (f":{port}" if port else "")
+
+
+def console_public_url() -> str:
+    """Where browsers reach the console (and its /chat page): ``RAPPORT_CONSOLE_PUBLIC_URL``."""
+    default = f"http://{_env('RAPPORT_HOST', '127.0.0.1')}:{_env_int('RAPPORT_CONSOLE_PORT', 8000)}"
+    return _origin(_env("RAPPORT_CONSOLE_PUBLIC_URL", default), "RAPPORT_CONSOLE_PUBLIC_URL")
+
+
+def rasa_cors_origins() -> tuple[str, ...]:
+    """The origins whose pages may call Rasa from a browser: the console's own and the allowed web chat sites.
+
+    On the development default (127.0.0.1) the console is also reached as ``localhost``, as the
+    README's quick start says, so that origin is allowed too.
+    """
+    console = console_public_url()
+    origins = [console]
+    if console.startswith("http://127.0.0.1:"):
+        origins.append(console.replace("127.0.0.1", "localhost", 1))
+    origins.extend(load_channels().webchat_allowed_origins)
+    return tuple(dict.fromkeys(origins))
+
+
 def load_channels() -> ChannelSettings:
     """The channel settings alone (channel classes read these in ``from_credentials``)."""
-    origins = tuple(o.strip() for o in _env("RAPPORT_WEBCHAT_ALLOWED_ORIGINS", "").split(",") if o.strip())
+    origins = tuple(_origin(o.strip(), "RAPPORT_WEBCHAT_ALLOWED_ORIGINS")
+                    for o in _env("RAPPORT_WEBCHAT_ALLOWED_ORIGINS", "").split(",") if o.strip())
+    if "*" in _env("RAPPORT_WEBCHAT_ALLOWED_ORIGINS", ""):
+        raise SettingsError("RAPPORT_WEBCHAT_ALLOWED_ORIGINS lists origins; '*' is not allowed")
+    rasa_default = f"http://{_env('RAPPORT_HOST', '127.0.0.1')}:{_env_int('RAPPORT_RASA_PORT', 5005)}"
     return ChannelSettings(
-        webchat_socket_url=_env("RAPPORT_WEBCHAT_SOCKET_URL", ""),
+        webchat_socket_url=_origin(_env("RAPPORT_WEBCHAT_SOCKET_URL", rasa_default), "RAPPORT_WEBCHAT_SOCKET_URL"),
         webchat_allowed_origins=origins,
         telegram_token=_env("RAPPORT_TELEGRAM_TOKEN", ""),
         telegram_secret_token=_env("RAPPORT_TELEGRAM_SECRET_TOKEN", ""),

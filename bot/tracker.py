@@ -31,6 +31,7 @@ from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot import admission, resilience, settings, speedups
+from bot.rasa import containment
 from bot.store.engine import SQLITE_BUSY_TIMEOUT_MS, set_sqlite_pragmas
 
 admission.install()
@@ -84,6 +85,7 @@ class RapportTrackerStore(SQLTrackerStore):
         host: Optional[str] = None,
         **kwargs: Any,
     ) -> None:
+        containment.install()  # before the first session: one bad event must not end the server
         # Rasa passes the endpoint's `url` as `host`; ours comes from the settings unless given.
         resolved = make_url(url or host or settings.load().tracker_store_url)
         sqlite_file = resolved.drivername.split("+")[0] == "sqlite" and resolved.database not in (None, "", ":memory:")

@@ -18,7 +18,7 @@ import rasa.core.actions.action  # noqa: E402,F401
 from tests.support.services import require_services  # noqa: E402  (after the env default)
 from tests.fakes.base import FakeServers  # noqa: E402
 from tests.fakes.providers import provider_env, start_fakes  # noqa: E402
-from tests.support.stack import Stack, start_stack  # noqa: E402
+from tests.support.stack import SHOP_SITE_PORT, Stack, start_stack  # noqa: E402
 
 
 def pytest_report_header(config: pytest.Config) -> str:
@@ -57,6 +57,7 @@ ALWAYS_STAFFED = "mon-sun 00:00-24:00"
 def stack(trained_model: Path, fakes: FakeServers, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     """The whole assistant started by `rapport up` on SQLite, every provider pointed at its fake."""
     running = start_stack(tmp_path_factory.mktemp("stack"), RAPPORT_STAFFED_HOURS=ALWAYS_STAFFED,
+                          RAPPORT_WEBCHAT_ALLOWED_ORIGINS=f"http://127.0.0.1:{SHOP_SITE_PORT}",
                           **provider_env(fakes))
     try:
         yield running

@@ -1,9 +1,17 @@
-"""Rasa's REST channel with its input validated: same URL and JSON contract, clear 4xx errors."""
+"""Rasa's REST channel with its input validated: same URL and JSON contract, clear 4xx errors.
+
+Everything a client sends is checked by :mod:`bot.boundary` before Rasa sees it. A blank message
+is answered politely at the door (no turn runs for it). A turn that fails inside Rasa is logged
+and answered with what the bot said so far, with or without ``?stream=true``; the stream always
+ends, even when the turn raised.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import json
 import logging
-from asyncio import CancelledError
+from asyncio import CancelledError, Queue
 from typing import Any, Awaitable, Callable, Dict, Optional, Text
 
 from rasa.core.channels import rest
@@ -13,11 +21,13 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from bot.boundary import BLANK_MESSAGE_REPLY, is_blank
 from bot.channels.validation import BadRequest, IncomingMessage, parse_rest_body
-from bot.identity import CHANNEL_KEY
+from bot.identity import CHANNEL_KEY, pseudonym
 
 logger = logging.getLogger(__name__)
 
+_DONE = object()
 
 
 class RestInput(rest.RestInput):
@@ -40,23 +50,20 @@ class RestInput(rest.RestInput):
                 incoming = parse_rest_body(request.body)
             except BadRequest as exc:
                 return response.json({"error": str(exc)}, status=exc.status)
-            metadata = self._metadata_for(incoming)
-            if bool_arg(request, "stream", default=False):
-                return response.stream(
-                    self.stream_response(on_new_message, incoming.text, incoming.sender_id,
-                                         self.name(), metadata),
-                    content_type="text/event-stream",
-                )
+            stream = bool_arg(request, "stream", default=False)
+            if is_blank(incoming.text):
+                reply = [{"recipient_id": incoming.sender_id, "text": BLANK_MESSAGE_REPLY}]
+                if stream:
+                    return response.text("".join(json.dumps(m) + "\n" for m in reply),
+                                         content_type="text/event-stream")
+                return response.json(reply)
+            message = UserMessage(incoming.text, None, incoming.sender_id, input_channel=self.name(),
+                                  metadata=self._metadata_for(incoming))
+            if stream:
+                return response.stream(_streamed(on_new_message, message), content_type="text/event-stream")
             collector = CollectingOutputChannel()
-            try:
-                await on_new_message(
-                    UserMessage(incoming.text, collector, incoming.sender_id,
-                                input_channel=self.name(), metadata=metadata)
-                )
-            except CancelledError:
-                logger.error("REST message from %s timed out", incoming.sender_id)
-            except Exception:  # one bad turn must not take the channel down
-                logger.exception("REST message from %s failed", incoming.sender_id)
+            message.output_channel = collector
+            await _run_turn(on_new_message, message)
             return response.json(collector.messages)
 
         return webhook
@@ -68,3 +75,39 @@ class RestInput(rest.RestInput):
 
     def get_metadata(self, request: Request) -> Optional[Dict[Text, Any]]:
         return None
+
+
+async def _run_turn(on_new_message: Callable[[UserMessage], Awaitable[Any]], message: UserMessage) -> None:
+    """One turn; a failure is logged (without the sender id) and never reaches the client as a 5xx."""
+    try:
+        await on_new_message(message)
+    except CancelledError:
+        logger.error("REST message in %s timed out", pseudonym(message.sender_id))
+    except Exception:  # noqa: BLE001 - one bad turn must not take the channel down
+        logger.exception("REST message in %s failed", pseudonym(message.sender_id))
+
+
+def _streamed(on_new_message: Callable[[UserMessage], Awaitable[Any]],
+              message: UserMessage) -> Callable[[Any], Awaitable[None]]:
+    """Rasa's streamed answer (one JSON message a line), which also ends when the turn fails."""
+
+    async def stream(resp: Any) -> None:
+        queue: Queue = Queue()
+        message.output_channel = rest.QueueOutputChannel(queue)
+
+        async def turn() -> None:
+            try:
+                await _run_turn(on_new_message, message)
+            finally:
+                await queue.put(_DONE)
+
+        task = asyncio.ensure_future(turn())
+        try:
+            while (item := await queue.get()) is not _DONE:
+                await resp.write(json.dumps(item) + "\n")
+        finally:
+            if not task.done():
+                task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+
+    return stream

@@ -1,14 +1,20 @@
 """Rasa's socket.io channel with its input checked: same path, events and session protocol.
 
 A message of the wrong shape or size, or one over a client's rate limit, is answered with a
-``rapport_error`` event to that client only; other clients and the server carry on.  The
-``customData`` metadata (a signed customer id from the web chat) is passed through and
-``rapport_channel`` is always set by the server.
+``rapport_error`` event to that client only; other clients and the server carry on.  A blank
+message gets a polite ``bot_uttered`` and runs no turn.  The ``customData`` metadata (a signed
+customer id from the web chat) is passed through and ``rapport_channel`` is always set by the
+server.
+
+A long-polling POST larger than :data:`MAX_PACKET_BYTES` is answered 413 at once and that client's
+session closed.  python-engineio answered it by closing the session and *waiting* for the client's
+next poll to drain the queue, so the POST hung for as long as the client kept the request open.
+Only the configured origins (the console's and ``RAPPORT_WEBCHAT_ALLOWED_ORIGINS``) may connect
+from a browser; clients that send no ``Origin`` (apps, scripts) are not affected.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 import time
@@ -16,6 +22,7 @@ import uuid
 from collections import deque
 from typing import Any, Awaitable, Callable
 
+import engineio
 from rasa.core.channels import socketio as rasa_socketio
 from rasa.core.channels.channel import UserMessage
 from sanic import Blueprint, response
@@ -24,8 +31,9 @@ from sanic.response import HTTPResponse
 from socketio import AsyncServer
 
 from bot import settings as settings_module
+from bot.boundary import BLANK_MESSAGE_REPLY, is_blank, parse_json_object
 from bot.channels.validation import BadRequest, IncomingMessage, check_metadata, check_text
-from bot.identity import CHANNEL_KEY
+from bot.identity import CHANNEL_KEY, pseudonym
 
 logger = logging.getLogger(__name__)
 
@@ -80,16 +88,53 @@ def parse_socket_message(data: Any, metadata_key: str, confirmed_session: str | 
     if isinstance(raw_metadata, str):
         if len(raw_metadata) > 8192:
             raise BadRequest(f"'{metadata_key}' is too large", 413)
-        try:
-            raw_metadata = json.loads(raw_metadata)
-        except ValueError as exc:
-            raise BadRequest(f"'{metadata_key}' is not valid JSON") from exc
+        raw_metadata = parse_json_object(raw_metadata, what=f"'{metadata_key}'")
     metadata = dict(check_metadata(raw_metadata))
     metadata[CHANNEL_KEY] = "socketio"
     text = check_text(data.get("message"))
-    if not text.strip():
-        raise BadRequest("'message' is empty")
     return IncomingMessage(session_id, text, metadata)
+
+
+class _EngineIOServer(engineio.AsyncServer):
+    """python-engineio's server, answering oversized posts at once and never waiting to disconnect."""
+
+    async def handle_request(self, *args: Any, **kwargs: Any) -> Any:
+        request = args[0] if args else None
+        length = _content_length(request)
+        if request is not None and request.method == "POST" and length is not None \
+                and length > self.max_http_buffer_size:
+            sid = request.args.get("sid")
+            if sid:
+                await self.disconnect(sid)
+            return response.json({"error": f"packet larger than {self.max_http_buffer_size} bytes"}, status=413)
+        return await super().handle_request(*args, **kwargs)
+
+    def _cors_headers(self, environ: dict[str, Any]) -> list[tuple[str, str]]:
+        # Rasa's CORS layer (`rasa run --cors`, the same origins) writes these; two copies break browsers.
+        return []
+
+    async def disconnect(self, sid: str | None = None) -> None:
+        if sid is None:
+            return await super().disconnect()
+        socket = self.sockets.pop(sid, None)
+        if socket is not None:
+            await socket.close(wait=False)
+
+
+def _content_length(request: Any) -> int | None:
+    raw = getattr(request, "headers", {}).get("content-length") if request is not None else None
+    if raw is None:
+        body = getattr(request, "body", None)
+        return len(body) if body is not None else None
+    try:
+        return int(raw)
+    except ValueError:
+        return None
+
+
+class _SocketServer(AsyncServer):
+    def _engineio_server_class(self) -> type:
+        return _EngineIOServer
 
 
 class SocketIOOutput(rasa_socketio.SocketIOOutput):
@@ -112,13 +157,12 @@ class SocketIOInput(rasa_socketio.SocketIOInput):
         return SocketIOOutput(self.sio, self.bot_message_evt)
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
-        origins = list(settings_module.load_channels().webchat_allowed_origins)
-        # An empty list turns python-engineio's origin check off: the chat is embeddable anywhere.
+        origins = list(settings_module.rasa_cors_origins())
         # Long-polling only: on Python 3.11 with Sanic 21 the websocket upgrade fails ("Invalid
         # frame header" in Chromium) and leaves clients spinning; not offering it keeps them on
         # polling from the start, unmodified clients (rasa-webchat) included.
-        sio = AsyncServer(async_mode="sanic", cors_allowed_origins=origins, max_http_buffer_size=MAX_PACKET_BYTES,
-                          transports=TRANSPORTS)
+        sio = _SocketServer(async_mode="sanic", cors_allowed_origins=origins, max_http_buffer_size=MAX_PACKET_BYTES,
+                            transports=TRANSPORTS)
         blueprint = rasa_socketio.SocketBlueprint(sio, self.socketio_path, "socketio_webhook", __name__)
         self.sio = sio
         sessions: dict[str, str] = {}
@@ -126,7 +170,7 @@ class SocketIOInput(rasa_socketio.SocketIOInput):
         namespace = self.namespace
 
         async def refuse(sid: str, exc: BadRequest) -> None:
-            logger.info("socket.io client %s refused: %s", sid, exc)
+            logger.info("socket.io client refused: %s", exc)
             await sio.emit(ERROR_EVENT, {"status": exc.status, "error": str(exc)}, room=sid, namespace=namespace)
 
         @blueprint.route("/", methods=["GET"])
@@ -175,11 +219,14 @@ class SocketIOInput(rasa_socketio.SocketIOInput):
                 return
             sender = incoming.sender_id if self.session_persistence else sid
             output = SocketIOOutput(sio, self.bot_message_evt)
+            if is_blank(incoming.text):
+                await output.send_text_message(sid, BLANK_MESSAGE_REPLY)
+                return
             try:
                 await on_new_message(UserMessage(incoming.text, output, sender, input_channel=self.name(),
                                                  metadata=incoming.metadata))
             except Exception:  # noqa: BLE001 - one bad turn must not take the channel down
-                logger.exception("socket.io message from %s failed", sender)
+                logger.exception("socket.io message in %s failed", pseudonym(sender))
                 await refuse(sid, BadRequest("the assistant could not answer that message", 500))
 
         return blueprint

@@ -10,11 +10,16 @@ from bot import settings as settings_module
 from bot.console.app import create_app
 
 
+#: Seconds open requests get to finish on SIGTERM (aiohttp's default, 60, outlasts any orchestrator).
+SHUTDOWN_TIMEOUT_S = 2.0
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bot.console")
     parser.add_argument("--host", default=None)
     parser.add_argument("--port", type=int, default=None)
     args = parser.parse_args()
+    settings_module.make_private()
     settings = settings_module.load()
     web.run_app(
         create_app(settings),
@@ -22,6 +27,7 @@ def main() -> None:
         port=args.port or settings.console_port,
         access_log=None,
         print=None,
+        shutdown_timeout=SHUTDOWN_TIMEOUT_S,
     )
 
 

@@ -13,7 +13,7 @@ took 3.8 ms, 0.5 ms after, with bit-identical probabilities).
 
 from __future__ import annotations
 
-from typing import Any, Dict, Text
+from typing import Any, Dict, List, Text
 
 import numpy as np
 from rasa.engine.graph import ExecutionContext
@@ -21,6 +21,8 @@ from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
 from rasa.nlu.classifiers.logistic_regression_classifier import LogisticRegressionClassifier
+from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, TEXT
+from rasa.shared.nlu.training_data.message import Message
 from sklearn.feature_extraction.text import TfidfTransformer
 from sklearn.linear_model import SGDClassifier
 from sklearn.pipeline import Pipeline
@@ -90,6 +92,21 @@ class LinearIntentClassifier(LogisticRegressionClassifier):
         model.coef_ = np.asfortranarray(model.coef_)
         return component
 
+    def process(self, messages: List[Message]) -> List[Message]:
+        """Classify messages; one with no features (empty, blank, only separators) gets no intent.
+
+        Rasa's version stacks an empty matrix for such a message and raises, which turned a blank
+        message into a traceback and an empty answer; with no intent the fallback answers instead.
+        """
+        featured = [m for m in messages if _has_features(m)]
+        for message in messages:
+            if not _has_features(message):
+                message.set(INTENT, {"name": None, "confidence": 0.0}, add_to_output=True)
+                message.set(INTENT_RANKING_KEY, [], add_to_output=True)
+        if featured:
+            super().process(featured)
+        return messages
+
     @classmethod
     def create(
         cls,
@@ -99,3 +116,9 @@ class LinearIntentClassifier(LogisticRegressionClassifier):
         execution_context: ExecutionContext,
     ) -> "LinearIntentClassifier":
         return cls(config, execution_context.node_name, model_storage, resource)
+
+
+def _has_features(message: Message) -> bool:
+    sparse = message.get_sparse_features(attribute=TEXT)[1]
+    dense = message.get_dense_features(attribute=TEXT)[1]
+    return any(f is not None and f.features.shape[0] > 0 and f.features.shape[1] > 0 for f in (sparse, dense))

@@ -35,7 +35,9 @@ BAD = {
     "list": (["hello"], 400),
     "missing message": ({"session_id": SESSION}, 400),
     "message not text": ({"session_id": SESSION, "message": {"a": 1}}, 400),
-    "empty message": ({"session_id": SESSION, "message": "   "}, 400),
+    "lone surrogate in the message": ({"session_id": SESSION, "message": "hi \ud800"}, 400),
+    "lone surrogate in custom data": ({"message": "hi", "session_id": SESSION, "customData": {"customer_id": "\udfff"}}, 400),
+    "custom data nested too deep": ({"message": "hi", "session_id": SESSION, "customData": json.loads("{\"a\":" * 30 + "1" + "}" * 30)}, 400),
     "too long": ({"session_id": SESSION, "message": "x" * 5001}, 413),
     "missing session": ({"message": "hi"}, 400),
     "bad session chars": ({"message": "hi", "session_id": "<script>alert(1)</script>"}, 400),
@@ -136,3 +138,61 @@ async def test_session_is_kept_across_connections(stack: Stack) -> None:
     await again.say("hello")
     await again.wait(lambda: any(m.get("text") for m in again.bot))
     await again.sio.disconnect()
+
+
+async def test_a_blank_message_gets_a_polite_answer_and_no_error(stack: Stack) -> None:
+    client = Client()
+    await client.connect(stack.rasa_url)
+    for blank in ["   ", "\u2028", "\u200b"]:
+        await client.say(blank)
+    await client.wait(lambda: len(client.bot) >= 3)
+    assert client.errors == []
+    assert all("didn't catch" in m["text"] for m in client.bot)
+    await client.sio.disconnect()
+
+
+def _open_polling_session(base: str) -> str:
+    import urllib.request
+
+    with urllib.request.urlopen(f"{base}/socket.io/?EIO=4&transport=polling", timeout=10) as answer:  # noqa: S310
+        handshake = answer.read().decode()
+    sid = json.loads(handshake[1:])["sid"]
+    urllib.request.urlopen(urllib.request.Request(  # noqa: S310
+        f"{base}/socket.io/?EIO=4&transport=polling&sid={sid}", data=b"40", method="POST"), timeout=10).read()
+    return sid
+
+
+def test_an_oversized_packet_is_answered_413_at_once_and_the_server_keeps_serving(stack: Stack) -> None:
+    import time
+    import urllib.error
+    import urllib.request
+
+    sid = _open_polling_session(stack.rasa_url)
+    packet = ('42["user_uttered",{"message":"' + "x" * 70_000 + '"}]').encode()
+    started = time.monotonic()
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(urllib.request.Request(  # noqa: S310
+            f"{stack.rasa_url}/socket.io/?EIO=4&transport=polling&sid={sid}", data=packet, method="POST"), timeout=10)
+    assert refused.value.code == 413
+    assert time.monotonic() - started < 1.0
+    assert stack.say("after-big-packet-" + uuid.uuid4().hex[:6], "hello")  # everyone else still served
+
+
+@pytest.mark.parametrize("origin, allowed", [("http://evil.example", False), ("console", True)])
+def test_only_configured_origins_may_open_a_socket_from_a_browser(stack: Stack, origin: str, allowed: bool) -> None:
+    import urllib.error
+    import urllib.request
+
+    origin = stack.console_url if origin == "console" else origin
+    request = urllib.request.Request(f"{stack.rasa_url}/socket.io/?EIO=4&transport=polling", headers={"Origin": origin})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as answer:  # noqa: S310
+            status, headers = answer.status, answer.headers
+    except urllib.error.HTTPError as refused:
+        status, headers = refused.code, refused.headers
+    if allowed:
+        assert status == 200
+        assert headers.get_all("Access-Control-Allow-Origin") == [origin]
+    else:
+        assert status >= 400
+        assert "evil.example" not in (headers.get("Access-Control-Allow-Origin") or "")

@@ -17,6 +17,8 @@ from tests.support.services import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 READY_LINE = "Rapport is ready"
+#: The port of a test page standing for a shop's own site, the one web chat origin the shared stack allows.
+SHOP_SITE_PORT = free_port()
 
 
 @dataclass

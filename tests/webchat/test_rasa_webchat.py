@@ -9,7 +9,7 @@ from aiohttp import web
 from playwright.sync_api import BrowserContext, expect
 
 from tests.fakes.base import FakeServers, Recorder
-from tests.support.stack import Stack
+from tests.support.stack import SHOP_SITE_PORT, Stack
 from tests.webchat.conftest import ARTIFACTS, SETUP_HINT
 
 WIDGET = ARTIFACTS / "node_modules" / "rasa-webchat" / "lib" / "index.js"
@@ -37,7 +37,9 @@ def _page_app(socket_url: str) -> "object":
 def widget_page(stack: Stack) -> Iterator[str]:
     if not WIDGET.exists():
         pytest.skip(f"rasa-webchat is not installed: {SETUP_HINT}")
-    servers = FakeServers({"page": _page_app(stack.rasa_url)}).start()
+    servers = FakeServers({"page": _page_app(stack.rasa_url)})
+    servers.ports["page"] = SHOP_SITE_PORT  # the shop's site: its origin is in RAPPORT_WEBCHAT_ALLOWED_ORIGINS
+    servers.start()
     try:
         yield servers.url("page")
     finally:
