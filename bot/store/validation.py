@@ -6,6 +6,8 @@ import re
 import unicodedata
 from datetime import datetime, timezone
 
+from bot.boundary import BadInput, check_unicode
+
 from .records import (
     ADVOCACY_KINDS,
     CONTENT_TYPES,
@@ -49,7 +51,18 @@ def sender_id(value: object) -> str:
         raise InvalidInput(f"sender_id must be a string of 1..{MAX_SENDER_ID} characters")
     if "\x00" in value:
         raise InvalidInput("sender_id must not contain NUL bytes")
+    _unicode(value, "sender_id")
+    if _has_control(value):
+        raise InvalidInput("sender_id must not contain control characters")
     return value
+
+
+def _unicode(value: str, what: str) -> str:
+    """Text that can be stored and shown: no lone surrogates (the rule of bot/boundary.py)."""
+    try:
+        return check_unicode(value, what)
+    except BadInput as exc:
+        raise InvalidInput(str(exc)) from exc
 
 
 def _has_control(value: str) -> bool:
@@ -64,7 +77,7 @@ def name(value: object) -> str:
         raise InvalidInput(f"name must be 1..{MAX_NAME} characters after trimming spaces")
     if _has_control(cleaned):
         raise InvalidInput("name must not contain control characters")
-    return cleaned
+    return _unicode(cleaned, "name")
 
 
 def tone(value: object) -> str:
@@ -113,7 +126,7 @@ def text(value: object, what: str, limit: int, *, allow_empty: bool = False) -> 
         raise InvalidInput(f"{what} is too long ({len(value)} characters, at most {limit})")
     if not allow_empty and not value.strip():
         raise InvalidInput(f"{what} must not be empty")
-    return value
+    return _unicode(value, what)
 
 
 def optional_text(value: object, what: str, limit: int) -> str | None:
