@@ -200,6 +200,6 @@ class MessengerInput(InputChannel):
     def _verified(self, request: Request) -> list[PageMessage]:
         if not self.configured:
             raise ChannelNotConfigured("Messenger", "the RAPPORT_MESSENGER_* variables")
-        body = bounded_body(request)
-        verify_hub_signature(body, request.headers.get("X-Hub-Signature-256"), self.channels.messenger_app_secret)
-        return parse_messaging(decode_json_object(not_empty(body)))
+        verify_hub_signature(request.body or b"", request.headers.get("X-Hub-Signature-256"),
+                             self.channels.messenger_app_secret)
+        return parse_messaging(decode_json_object(not_empty(bounded_body(request))))

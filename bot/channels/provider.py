@@ -5,10 +5,11 @@ fakes) and never need an event loop of their own, so staff replies pushed throug
 ``/conversations/{id}/tracker/events?output_channel=latest`` work on every channel.
 
 Every webhook reads its request in the same order: the channel is configured (else 503), the
-body is at most :data:`MAX_WEBHOOK_BYTES` (else 413), the provider's signature is right (else
-401/403, whatever else the request carries), then the body is parsed and every field checked by
-:mod:`bot.boundary` (else 4xx), and only then is the message handed to Rasa through the
-channel's :class:`~bot.channels.redelivery.DeliveryLedger`.
+provider's signature is right (else 401/403, whatever else the request carries, retry headers
+included), the body is at most :data:`MAX_WEBHOOK_BYTES` (else 413; Twilio, which signs parsed
+parameters, bounds the body before parsing it for the signature), then the body is parsed and
+every field checked by :mod:`bot.boundary` (else 4xx), and only then is the message handed to
+Rasa through the channel's :class:`~bot.channels.redelivery.DeliveryLedger`.
 """
 
 from __future__ import annotations
@@ -141,10 +142,7 @@ def _attachment_url(attachment: Any) -> str | None:
 
 
 def bounded_body(request: Request) -> bytes:
-    """The request body as sent (possibly empty), refused when larger than a webhook ever needs.
-
-    Signatures are checked over these bytes, before anything is parsed.
-    """
+    """The request body as sent (possibly empty), refused when larger than a webhook ever needs."""
     body = request.body or b""
     if len(body) > MAX_WEBHOOK_BYTES:
         raise BadRequest(f"request body is larger than {MAX_WEBHOOK_BYTES} bytes", status=413)

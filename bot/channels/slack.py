@@ -191,6 +191,6 @@ class SlackInput(InputChannel):
         signature = request.headers.get("X-Slack-Signature")
         if not timestamp or not signature:
             raise SignatureError("missing X-Slack-Request-Timestamp or X-Slack-Signature header")
-        body = bounded_body(request)
+        body = request.body or b""
         verify_slack(body, timestamp, signature, self.channels.slack_signing_secret)
-        return body
+        return bounded_body(request)

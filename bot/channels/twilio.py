@@ -25,7 +25,7 @@ from bot.channels.provider import (
 )
 from bot.channels.redelivery import DeliveryLedger
 from bot.channels.rendering import ButtonMemory, buttons_from, sms_text
-from bot.channels.signatures import verify_twilio
+from bot.channels.signatures import SignatureError, verify_twilio
 from bot.channels.validation import BadRequest, check_sender, check_text
 from bot.identity import CHANNEL_KEY
 from bot.settings import ChannelSettings
@@ -165,9 +165,12 @@ class TwilioInput(InputChannel):
         """The message, once the signature is right and every field is; None for one without text."""
         if not self.configured:
             raise ChannelNotConfigured(self.name(), f"the Twilio account, auth token and {self.number_variable}")
+        signature = request.headers.get(SIGNATURE_HEADER)
+        if not signature:
+            raise SignatureError(f"missing {SIGNATURE_HEADER} header")
+        # Twilio signs the parsed parameters, so the body is bounded before it is parsed to check it.
         body = bounded_body(request)
-        verify_twilio(self._public_url(request), signed_form_pairs(body), request.headers.get(SIGNATURE_HEADER),
-                      self.channels.twilio_auth_token)
+        verify_twilio(self._public_url(request), signed_form_pairs(body), signature, self.channels.twilio_auth_token)
         fields = dict(form_pairs(not_empty(body)))
         message_sid = check_sender(fields.get("MessageSid") or fields.get("SmsSid"), "MessageSid")
         sender = fields.get("From", "")
