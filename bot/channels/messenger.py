@@ -17,7 +17,6 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from bot import settings as settings_module
-from bot.boundary import is_blank
 from bot.channels.provider import (
     ChannelNotConfigured, ProviderOutput, bounded_body, call_api, deliver, error_response, field_of,
     hand_to_rasa, log_refusal, not_empty, not_taken_response,
@@ -108,8 +107,6 @@ def _page_message(event: Any, entry_id: str) -> PageMessage | None:
         raise BadRequest("'sender' must be an object")
     psid = check_sender(sender.get("id"), "sender.id")
     text = check_text(text, "message.text")
-    if is_blank(text):
-        return None
     if mid is not None:
         key = f"mid:{check_sender(mid, 'message.mid')}"
     else:

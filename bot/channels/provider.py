@@ -24,7 +24,7 @@ from sanic import response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from bot.boundary import check_unicode
+from bot.boundary import BLANK_MESSAGE_REPLY, is_blank
 from bot.channels.redelivery import Delivery, DeliveryLedger
 from bot.channels.validation import BadRequest, decode_json_object
 from bot.identity import pseudonym
@@ -174,7 +174,10 @@ def signed_form_pairs(body: bytes) -> list[tuple[str, str]]:
 
 
 def form_pairs(body: bytes) -> list[tuple[str, str]]:
-    """A strict ``application/x-www-form-urlencoded`` parse (UTF-8, well formed, valid Unicode)."""
+    """A strict ``application/x-www-form-urlencoded`` parse: UTF-8 before and after percent-decoding.
+
+    Strict decoding also refuses lone surrogates (their CESU-8 bytes, ``%ED%A0%80``, are not UTF-8).
+    """
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -185,9 +188,6 @@ def form_pairs(body: bytes) -> list[tuple[str, str]]:
         raise BadRequest("a form value is not valid UTF-8 once percent-decoded") from exc
     except ValueError as exc:
         raise BadRequest("request body is not a URL-encoded form") from exc
-    for key, value in pairs:
-        check_unicode(key, "form field name")
-        check_unicode(value, key)
     return pairs
 
 
@@ -229,8 +229,14 @@ async def hand_to_rasa(
 ) -> None:
     """Give a verified message to Rasa; raises when Rasa did not take it (the ledger then keeps it open).
 
-    Rasa drops a message silently when no model is loaded, so that is checked first.
+    A message with nothing visible in it (``"\\x00"``, a zero-width space, a picture without a
+    caption) runs no turn, as on the REST channel: Rasa's pipeline fails on an empty text, so the
+    customer is asked what they meant instead.  Rasa drops a message silently when no model is
+    loaded, so that is checked before handing it over.
     """
+    if is_blank(message.text):
+        await message.output_channel.send_text_message(message.sender_id, BLANK_MESSAGE_REPLY)
+        return
     agent = getattr(request.app.ctx, "agent", None)
     if agent is not None and not agent.is_ready():
         raise AssistantNotReady("no model is loaded")

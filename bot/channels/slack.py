@@ -17,7 +17,6 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from bot import settings as settings_module
-from bot.boundary import is_blank
 from bot.channels.provider import (
     ChannelNotConfigured, ProviderError, ProviderOutput, bounded_body, call_api, deliver, error_response,
     field_of, form_pairs, hand_to_rasa, log_refusal, not_empty, not_taken_response,
@@ -103,8 +102,6 @@ def parse_slack_request(body: bytes, content_type: str, signature: str) -> tuple
     event_id = check_sender(document.get("event_id"), "event_id")
     user = check_sender(event.get("user"), "event.user")
     text = _MENTION.sub("", check_text(event.get("text"), "event.text")).strip()
-    if is_blank(text):
-        return "ignore", "no text"
     return "message", SlackMessage(f"event:{event_id}", user, text)
 
 

@@ -18,7 +18,6 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from bot import settings as settings_module
-from bot.boundary import is_blank
 from bot.channels.provider import (
     ChannelNotConfigured, ProviderOutput, bounded_body, call_api, deliver, error_response, form_pairs,
     hand_to_rasa, log_refusal, not_empty, not_taken_response, signed_form_pairs,
@@ -131,8 +130,6 @@ class TwilioInput(InputChannel):
             except BadRequest as exc:
                 log_refusal(self.name(), exc)
                 return error_response(exc)
-            if message is None:
-                return _twiml()
             output = self.get_output_channel()
 
             async def turn() -> None:
@@ -161,8 +158,8 @@ class TwilioInput(InputChannel):
         query = f"?{request.query_string}" if request.query_string else ""
         return f"{base}{request.path}{query}"
 
-    def _verified(self, request: Request) -> TextMessage | None:
-        """The message, once the signature is right and every field is; None for one without text."""
+    def _verified(self, request: Request) -> TextMessage:
+        """The message, once the signature is right and every field is."""
         if not self.configured:
             raise ChannelNotConfigured(self.name(), f"the Twilio account, auth token and {self.number_variable}")
         signature = request.headers.get(SIGNATURE_HEADER)
@@ -177,10 +174,7 @@ class TwilioInput(InputChannel):
         if self.prefix and not sender.startswith(self.prefix):
             raise BadRequest(f"'From' must start with {self.prefix!r} on {self.name()}")
         sender_id = check_sender(sender[len(self.prefix):], "From")
-        text = check_text(fields.get("Body", ""), "Body")
-        if is_blank(text):
-            return None  # a picture or location without words: nothing to answer
-        return TextMessage(message_sid, sender_id, text)
+        return TextMessage(message_sid, sender_id, check_text(fields.get("Body", ""), "Body"))
 
 
 def _twiml() -> HTTPResponse:

@@ -270,3 +270,13 @@ def test_hostile_body_with_a_valid_signature_gets_a_4xx_within_a_second(stack: S
     assert 400 <= status < 500, (case, answer)
     assert time.monotonic() - started < 1
     assert len(api.calls("slack")) == sent_before  # the refused request reached no one
+
+
+def test_click_whose_value_has_nothing_visible_gets_the_blank_message_reply(stack: Stack, api: Recorder) -> None:
+    from bot.boundary import BLANK_MESSAGE_REPLY
+
+    pressed = click("U0010", "\x00")  # the fuzz suite found this one failing inside Rasa (a 503)
+    status, _ = webhooks.slack(stack, pressed, webhooks.slack_headers(
+        pressed, content_type="application/x-www-form-urlencoded"))
+    assert status == 200
+    assert api.wait_for(to_user("U0010")).json["text"] == BLANK_MESSAGE_REPLY

@@ -175,3 +175,16 @@ def test_hostile_update_with_the_secret_token_gets_a_4xx_within_a_second(stack: 
 
 def test_deeply_nested_update_without_the_secret_token_is_refused_as_unauthorised(stack: Stack) -> None:
     assert webhooks.telegram(stack, deep_json(1000).encode(), secret=None)[0] == 401
+
+
+@pytest.mark.parametrize("text", ["\x00", "\u200b \u200b", " "])
+def test_message_with_nothing_visible_gets_the_blank_message_reply_without_a_turn(
+    stack: Stack, api: Recorder, text: str
+) -> None:
+    from bot.boundary import BLANK_MESSAGE_REPLY
+
+    chat = 7100 + len(text) + ord(text[0]) % 7
+    status, _ = webhooks.telegram(stack, update(chat, text))
+    assert status == 200
+    assert api.wait_for(sent_to(chat)).json["text"] == BLANK_MESSAGE_REPLY
+    assert webhooks.transcript(stack, str(chat)) == []
