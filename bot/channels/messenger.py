@@ -6,7 +6,9 @@ payload comes back in ``message.quick_reply.payload``.
 
 from __future__ import annotations
 
+import hashlib
 import logging
+from dataclasses import dataclass
 from typing import Any, Awaitable, Callable
 
 from rasa.core.channels.channel import InputChannel, UserMessage
@@ -16,10 +18,12 @@ from sanic.response import HTTPResponse
 
 from bot import settings as settings_module
 from bot.channels.provider import (
-    ChannelNotConfigured, ProviderOutput, call_api, deliver, error_response, raw_body,
+    ChannelNotConfigured, ProviderOutput, bounded_body, call_api, deliver, error_response, field_of,
+    hand_to_rasa, log_refusal, not_empty, not_taken_response,
 )
+from bot.channels.redelivery import DeliveryLedger
 from bot.channels.rendering import buttons_from, messenger_message
-from bot.channels.signatures import ReplayCache, SignatureError, hmac_equal, verify_hub_signature
+from bot.channels.signatures import hmac_equal, verify_hub_signature
 from bot.channels.validation import BadRequest, check_sender, check_text, decode_json_object
 from bot.identity import CHANNEL_KEY
 from bot.settings import ChannelSettings
@@ -49,33 +53,70 @@ class MessengerOutput(ProviderOutput):
                           "message": {"attachment": {"type": "image", "payload": {"url": image}}}})
 
 
-def parse_messaging(document: dict[str, Any]) -> list[tuple[str, str, str]]:
-    """(message id, PSID, text) for each person's message or postback in a page webhook."""
+@dataclass(frozen=True)
+class PageMessage:
+    """A person's message, quick-reply tap or postback in a page webhook."""
+
+    key: str
+    psid: str
+    text: str
+
+
+def parse_messaging(document: dict[str, Any]) -> list[PageMessage]:
+    """Each person's message or postback in a page webhook, in order; a wrong field is a 400.
+
+    Meta redelivers a whole batch until it gets a 200; each message is keyed by its ``mid``
+    (unique per message), so the messages a failed batch already delivered are not run again.
+    """
     if document.get("object") != "page":
         raise BadRequest("'object' must be 'page'")
-    entries = document.get("entry")
-    if not isinstance(entries, list):
+    entries = field_of(document, "entry", list, "entry")
+    if entries is None:
         raise BadRequest("'entry' must be a list")
     found = []
     for entry in entries:
-        for event in (entry.get("messaging") or []) if isinstance(entry, dict) else []:
-            if not isinstance(event, dict) or not isinstance(event.get("sender"), dict):
-                continue
-            message, postback = event.get("message"), event.get("postback")
-            if isinstance(message, dict) and not message.get("is_echo"):
-                quick = message.get("quick_reply")
-                text = quick.get("payload") if isinstance(quick, dict) else message.get("text")
-                mid = message.get("mid")
-            elif isinstance(postback, dict):
-                text, mid = postback.get("payload"), postback.get("mid")
-            else:
-                continue
-            if text is None:
-                continue
-            psid = check_sender(event["sender"].get("id"), "sender.id")
-            key = mid if isinstance(mid, str) else f"{psid}:{event.get('timestamp')}"
-            found.append((key, psid, check_text(text, "message.text")))
+        if not isinstance(entry, dict):
+            raise BadRequest("each 'entry' must be an object")
+        entry_id = field_of(entry, "id", str, "entry.id") or ""
+        for event in field_of(entry, "messaging", list, "entry.messaging") or []:
+            message = _page_message(event, entry_id)
+            if message is not None:
+                found.append(message)
     return found
+
+
+def _page_message(event: Any, entry_id: str) -> PageMessage | None:
+    if not isinstance(event, dict):
+        raise BadRequest("each 'messaging' event must be an object")
+    sender = field_of(event, "sender", dict, "sender")
+    message = field_of(event, "message", dict, "message")
+    postback = field_of(event, "postback", dict, "postback")
+    if message is not None and not field_of(message, "is_echo", bool, "message.is_echo"):
+        quick = field_of(message, "quick_reply", dict, "message.quick_reply")
+        text = (field_of(quick, "payload", str, "message.quick_reply.payload") if quick is not None
+                else field_of(message, "text", str, "message.text"))
+        mid = field_of(message, "mid", str, "message.mid")
+    elif postback is not None:
+        text = field_of(postback, "payload", str, "postback.payload")
+        mid = field_of(postback, "mid", str, "postback.mid")
+    else:
+        return None  # deliveries, reads, echoes: nothing a person said
+    if text is None:
+        return None  # an attachment without text
+    if sender is None:
+        raise BadRequest("'sender' must be an object")
+    psid = check_sender(sender.get("id"), "sender.id")
+    text = check_text(text, "message.text")
+    if mid is not None:
+        key = f"mid:{check_sender(mid, 'message.mid')}"
+    else:
+        timestamp = field_of(event, "timestamp", int, "timestamp")
+        if timestamp is None:
+            raise BadRequest("a message needs a 'mid' or a 'timestamp'")
+        # Logged with the outcome, so the PSID is hashed, not spelled out.
+        digest = hashlib.sha256(f"{entry_id}:{psid}:{timestamp}".encode()).hexdigest()[:20]
+        key = f"event:{digest}"
+    return PageMessage(key, psid, text)
 
 
 class MessengerInput(InputChannel):
@@ -98,7 +139,7 @@ class MessengerInput(InputChannel):
 
     def __init__(self, channels: ChannelSettings) -> None:
         self.channels = channels
-        self.replays = ReplayCache()
+        self.deliveries = DeliveryLedger()
 
     @property
     def configured(self) -> bool:
@@ -133,23 +174,29 @@ class MessengerInput(InputChannel):
             try:
                 messages = self._verified(request)
             except BadRequest as exc:
-                logger.info("refused Messenger webhook: %s", exc)
+                log_refusal(self.name(), exc)
                 return error_response(exc)
             output = self.get_output_channel()
-            for _, psid, text in messages:
-                await deliver(on_new_message, UserMessage(text, output, psid, input_channel=self.name(),
-                                                          metadata={CHANNEL_KEY: self.name()}))
+            for message in messages:  # in order; a failure stops the batch, which Meta redelivers
+                outcome = await deliver(self.deliveries, message.key, message.psid,
+                                        self._turn(request, on_new_message, output, message))
+                if not outcome.taken:
+                    return not_taken_response(outcome)
             return response.text("EVENT_RECEIVED")
 
         return webhook
 
-    def _verified(self, request: Request) -> list[tuple[str, str, str]]:
+    def _turn(self, request: Request, on_new_message: Callable[[UserMessage], Awaitable[Any]],
+              output: MessengerOutput | None, message: PageMessage) -> Callable[[], Awaitable[None]]:
+        async def turn() -> None:
+            await hand_to_rasa(request, on_new_message, UserMessage(
+                message.text, output, message.psid, input_channel=self.name(),
+                metadata={CHANNEL_KEY: self.name()}))
+        return turn
+
+    def _verified(self, request: Request) -> list[PageMessage]:
         if not self.configured:
             raise ChannelNotConfigured("Messenger", "the RAPPORT_MESSENGER_* variables")
-        body = raw_body(request)
-        verify_hub_signature(body, request.headers.get("X-Hub-Signature-256"), self.channels.messenger_app_secret)
-        messages = parse_messaging(decode_json_object(body))
-        fresh = [m for m in messages if not self.replays.seen_before(f"mid:{m[0]}")]
-        if messages and not fresh:
-            raise SignatureError("these Messenger events were already processed", status=409)
-        return fresh
+        verify_hub_signature(request.body or b"", request.headers.get("X-Hub-Signature-256"),
+                             self.channels.messenger_app_secret)
+        return parse_messaging(decode_json_object(not_empty(bounded_body(request))))

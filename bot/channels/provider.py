@@ -3,13 +3,20 @@
 Outputs call the provider with aiohttp (async, base URL from settings so tests use loopback
 fakes) and never need an event loop of their own, so staff replies pushed through Rasa's
 ``/conversations/{id}/tracker/events?output_channel=latest`` work on every channel.
+
+Every webhook reads its request in the same order: the channel is configured (else 503), the
+provider's signature is right (else 401/403, whatever else the request carries, retry headers
+included), the body is at most :data:`MAX_WEBHOOK_BYTES` (else 413; Twilio, which signs parsed
+parameters, bounds the body before parsing it for the signature), then the body is parsed and
+every field checked by :mod:`bot.boundary` (else 4xx), and only then is the message handed to
+Rasa through the channel's :class:`~bot.channels.redelivery.DeliveryLedger`.
 """
 
 from __future__ import annotations
 
 import logging
-from typing import Any, Awaitable, Callable, Mapping
-from urllib.parse import parse_qsl
+from typing import Any, Awaitable, Callable, Mapping, TypeVar
+from urllib.parse import parse_qsl, urlsplit
 
 import aiohttp
 from rasa.core.channels.channel import OutputChannel, UserMessage
@@ -17,17 +24,49 @@ from sanic import response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from bot.boundary import BLANK_MESSAGE_REPLY, is_blank
+from bot.channels.redelivery import Delivery, DeliveryLedger
 from bot.channels.validation import BadRequest, decode_json_object
+from bot.identity import pseudonym
 
 logger = logging.getLogger(__name__)
 
 MAX_WEBHOOK_BYTES = 64 * 1024
 API_TIMEOUT = aiohttp.ClientTimeout(total=15)
 STAFF_KEY = "rapport_staff"
+#: Seconds a provider is asked to wait before redelivering an event we could not take yet.
+RETRY_AFTER_SECONDS = 5
+T = TypeVar("T")
 
 
 class ProviderError(RuntimeError):
-    """The provider's API refused or failed a call the bot made."""
+    """The provider's API refused or failed a call the bot made.
+
+    The message names the API method and the status only: URLs can hold the bot's token
+    (Telegram) and error bodies can quote the recipient's number or text.
+    """
+
+
+class AssistantNotReady(RuntimeError):
+    """Rasa has no model loaded, so a message handed to it now would be dropped unanswered."""
+
+
+def _api_method(method: str, url: str) -> str:
+    parts = urlsplit(url)
+    return f"{method} {parts.hostname} .../{parts.path.rsplit('/', 1)[-1]}"
+
+
+def _error_code(answer: Any) -> str:
+    """The provider's short error code from an error body (never its message, which can quote data)."""
+    if not isinstance(answer, dict):
+        return ""
+    for key in ("error_code", "code", "error"):
+        value = answer.get(key)
+        if isinstance(value, dict):
+            value = value.get("code")
+        if isinstance(value, (int, str)) and not isinstance(value, bool) and len(str(value)) <= 40:
+            return f" ({key} {value})"
+    return ""
 
 
 class ChannelNotConfigured(BadRequest):
@@ -51,16 +90,15 @@ async def call_api(
             async with session.request(
                 method, url, json=json_body, data=form, headers=headers, auth=auth, params=params
             ) as answer:
-                text = await answer.text()
-                if answer.status >= 300:
-                    raise ProviderError(f"{method} {url.split('?')[0]} answered {answer.status}: {text[:300]}")
                 try:
                     parsed = await answer.json(content_type=None)
                 except ValueError:
-                    return {}
+                    parsed = None
+                if answer.status >= 300:
+                    raise ProviderError(f"{_api_method(method, url)} answered {answer.status}{_error_code(parsed)}")
                 return parsed if isinstance(parsed, dict) else {}
     except aiohttp.ClientError as exc:
-        raise ProviderError(f"{method} {url.split('?')[0]} failed: {exc}") from exc
+        raise ProviderError(f"{_api_method(method, url)} failed ({type(exc).__name__})") from exc
 
 
 class ProviderOutput(OutputChannel):
@@ -103,41 +141,118 @@ def _attachment_url(attachment: Any) -> str | None:
     return None
 
 
-def raw_body(request: Request) -> bytes:
-    """The request body, refused when empty or larger than a webhook ever needs."""
+def bounded_body(request: Request) -> bytes:
+    """The request body as sent (possibly empty), refused when larger than a webhook ever needs."""
     body = request.body or b""
     if len(body) > MAX_WEBHOOK_BYTES:
         raise BadRequest(f"request body is larger than {MAX_WEBHOOK_BYTES} bytes", status=413)
+    return body
+
+
+def not_empty(body: bytes) -> bytes:
     if not body.strip():
         raise BadRequest("request body is empty")
     return body
+
+
+def raw_body(request: Request) -> bytes:
+    """The request body, refused when empty or larger than a webhook ever needs."""
+    return not_empty(bounded_body(request))
 
 
 def json_body(request: Request) -> dict[str, Any]:
     return decode_json_object(raw_body(request))
 
 
+def signed_form_pairs(body: bytes) -> list[tuple[str, str]]:
+    """A form's pairs as its sender signed them, whatever they contain (for checking a signature).
+
+    Bytes that are not UTF-8 are kept as surrogate escapes, so the signature is checked over the
+    exact bytes and a badly signed body is refused as such; :func:`form_pairs` checks the values.
+    """
+    return parse_qsl(body.decode("utf-8", "surrogateescape"), keep_blank_values=True, errors="surrogateescape")
+
+
 def form_pairs(body: bytes) -> list[tuple[str, str]]:
-    """A strict ``application/x-www-form-urlencoded`` parse (UTF-8, well formed)."""
+    """A strict ``application/x-www-form-urlencoded`` parse: UTF-8 before and after percent-decoding.
+
+    Strict decoding also refuses lone surrogates (their CESU-8 bytes, ``%ED%A0%80``, are not UTF-8).
+    """
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise BadRequest(f"request body is not valid UTF-8 (byte {exc.start})") from exc
     try:
-        return parse_qsl(text, keep_blank_values=True, strict_parsing=True, errors="strict")
-    except (ValueError, UnicodeDecodeError) as exc:
+        pairs = parse_qsl(text, keep_blank_values=True, strict_parsing=True, errors="strict")
+    except UnicodeDecodeError as exc:
+        raise BadRequest("a form value is not valid UTF-8 once percent-decoded") from exc
+    except ValueError as exc:
         raise BadRequest("request body is not a URL-encoded form") from exc
+    return pairs
 
 
-def error_response(exc: BadRequest) -> HTTPResponse:
-    return response.json({"error": str(exc)}, status=exc.status)
+_KINDS = {str: "a string", int: "an integer", bool: "true or false", dict: "an object", list: "a list"}
+
+
+def field_of(document: Mapping[str, Any], key: str, kind: type[T], name: str) -> T | None:
+    """``document[key]`` when it has type ``kind``, None when absent or null; a wrong type is a 400.
+
+    Providers leave out what does not apply, so absence means "not this kind of event"; a
+    value of the wrong type never comes from the provider and is refused.
+    """
+    value = document.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+        raise BadRequest(f"'{name}' must be {_KINDS.get(kind, kind.__name__)}")
+    return value
+
+
+def error_response(exc: BadRequest, headers: Mapping[str, str] | None = None) -> HTTPResponse:
+    return response.json({"error": str(exc)}, status=exc.status, headers=dict(headers or {}))
+
+
+def not_taken_response(outcome: Delivery) -> HTTPResponse:
+    """503 with Retry-After: the provider keeps the event and redelivers it (its documented retry)."""
+    reason = ("an earlier delivery of this event is still being processed" if outcome is Delivery.IN_PROGRESS
+              else "the assistant could not take this message now")
+    return response.json({"error": reason, "status": outcome.value}, status=503,
+                         headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
+
+
+def log_refusal(channel: str, exc: BadRequest) -> None:
+    logger.info("refused %s webhook (%s): %s", channel, exc.status, exc)
+
+
+async def hand_to_rasa(
+    request: Request, on_new_message: Callable[[UserMessage], Awaitable[Any]], message: UserMessage
+) -> None:
+    """Give a verified message to Rasa; raises when Rasa did not take it (the ledger then keeps it open).
+
+    A message with nothing visible in it (``"\\x00"``, a zero-width space, a picture without a
+    caption) runs no turn, as on the REST channel: Rasa's pipeline fails on an empty text, so the
+    customer is asked what they meant instead.  Rasa drops a message silently when no model is
+    loaded, so that is checked before handing it over.
+    """
+    if is_blank(message.text):
+        await message.output_channel.send_text_message(message.sender_id, BLANK_MESSAGE_REPLY)
+        return
+    agent = getattr(request.app.ctx, "agent", None)
+    if agent is not None and not agent.is_ready():
+        raise AssistantNotReady("no model is loaded")
+    await on_new_message(message)
 
 
 async def deliver(
-    on_new_message: Callable[[UserMessage], Awaitable[Any]], message: UserMessage
-) -> None:
-    """Hand a verified message to Rasa; a failing turn is logged, never turned into a 5xx."""
-    try:
-        await on_new_message(message)
-    except Exception:  # noqa: BLE001 - one bad turn must not take the channel down
-        logger.exception("%s message from %s failed", message.input_channel, message.sender_id)
+    ledger: DeliveryLedger,
+    key: str,
+    sender_id: str,
+    turn: Callable[[], Awaitable[None]],
+) -> Delivery:
+    """Run the turn for provider event ``key`` once (see :mod:`bot.channels.redelivery`)."""
+    outcome = await ledger.run(key, turn, label=pseudonym(sender_id))
+    if outcome is Delivery.DUPLICATE:
+        logger.info("%s of %s was already processed; answered as delivered", key, pseudonym(sender_id))
+    elif outcome is Delivery.IN_PROGRESS:
+        logger.info("%s of %s is still being processed; asked the provider to retry", key, pseudonym(sender_id))
+    return outcome

@@ -176,3 +176,12 @@ class ButtonMemory:
                 return text
         self._shown.pop(sender_id, None)
         return chosen.payload
+
+    def checkpoint(self, sender_id: str) -> tuple[float, tuple[Button, ...]] | None:
+        """What the sender was last shown, to put back with :meth:`rollback` if their turn fails."""
+        return self._shown.get(sender_id)
+
+    def rollback(self, sender_id: str, checkpoint: tuple[float, tuple[Button, ...]] | None) -> None:
+        """Undo :meth:`resolve` after a failed turn, unless the turn already showed newer buttons."""
+        if checkpoint is not None and sender_id not in self._shown:
+            self._shown[sender_id] = checkpoint

@@ -1,7 +1,9 @@
-"""Verification of messaging providers' webhook signatures, and a replay cache (pure functions).
+"""Verification of messaging providers' webhook signatures (pure functions).
 
-Each provider signs its webhooks differently; a request that fails here is answered with a 4xx
-and never reaches the assistant.
+Each provider signs its webhooks differently; a request that fails here is answered with 401
+(no signature) or 403 (a wrong or expired one) and never reaches the assistant.  Replays and
+redeliveries of a correctly signed event are the delivery ledger's business
+(:mod:`bot.channels.redelivery`).
 """
 
 from __future__ import annotations
@@ -10,7 +12,6 @@ import base64
 import hashlib
 import hmac
 import time
-from collections import OrderedDict
 from typing import Iterable
 
 from bot.channels.validation import BadRequest
@@ -19,40 +20,10 @@ SLACK_MAX_AGE_SECONDS = 5 * 60
 
 
 class SignatureError(BadRequest):
-    """A webhook's signature is missing, wrong, expired or replayed."""
+    """A webhook's signature is missing, wrong or expired."""
 
     def __init__(self, message: str, status: int = 401) -> None:
         super().__init__(message, status)
-
-
-class ReplayCache:
-    """Remembers recently seen keys (update ids, event ids, signatures) to refuse replays.
-
-    Bounded in size and age, so a flood of unique keys cannot grow memory without limit.
-    """
-
-    def __init__(self, max_entries: int = 10_000, max_age_seconds: float = 24 * 3600) -> None:
-        self._seen: OrderedDict[str, float] = OrderedDict()
-        self._max_entries = max_entries
-        self._max_age = max_age_seconds
-
-    def seen_before(self, key: str, now: float | None = None) -> bool:
-        """True when ``key`` was already recorded (a replay); otherwise records it."""
-        now = time.time() if now is None else now
-        self._expire(now)
-        if key in self._seen:
-            return True
-        self._seen[key] = now
-        while len(self._seen) > self._max_entries:
-            self._seen.popitem(last=False)
-        return False
-
-    def _expire(self, now: float) -> None:
-        while self._seen:
-            key, seen_at = next(iter(self._seen.items()))
-            if now - seen_at <= self._max_age:
-                break
-            del self._seen[key]
 
 
 def hmac_equal(expected: str, given: str) -> bool:
@@ -92,9 +63,13 @@ def verify_slack(
 
 
 def twilio_signature(url: str, params: Iterable[tuple[str, str]], auth_token: str) -> str:
-    """Twilio's X-Twilio-Signature: base64 HMAC-SHA1 of the URL followed by sorted key+value pairs."""
+    """Twilio's X-Twilio-Signature: base64 HMAC-SHA1 of the URL followed by sorted key+value pairs.
+
+    Values that were not UTF-8 arrive as surrogate escapes (``provider.signed_form_pairs``) and are
+    signed as their original bytes, so a hostile body is still checked, not crashed on.
+    """
     data = url + "".join(key + value for key, value in sorted(params))
-    digest = hmac.new(auth_token.encode(), data.encode("utf-8"), hashlib.sha1).digest()
+    digest = hmac.new(auth_token.encode(), data.encode("utf-8", "surrogateescape"), hashlib.sha1).digest()
     return base64.b64encode(digest).decode()
 
 

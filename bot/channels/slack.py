@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import re
+from dataclasses import dataclass
 from typing import Any, Awaitable, Callable
 
 from rasa.core.channels.channel import InputChannel, UserMessage
@@ -17,10 +18,12 @@ from sanic.response import HTTPResponse
 
 from bot import settings as settings_module
 from bot.channels.provider import (
-    ChannelNotConfigured, ProviderError, ProviderOutput, call_api, deliver, error_response, form_pairs, raw_body,
+    ChannelNotConfigured, ProviderError, ProviderOutput, bounded_body, call_api, deliver, error_response,
+    field_of, form_pairs, hand_to_rasa, log_refusal, not_empty, not_taken_response,
 )
+from bot.channels.redelivery import DeliveryLedger
 from bot.channels.rendering import buttons_from, slack_message
-from bot.channels.signatures import ReplayCache, SignatureError, verify_slack
+from bot.channels.signatures import SignatureError, verify_slack
 from bot.channels.validation import BadRequest, check_sender, check_text, decode_json_object
 from bot.identity import CHANNEL_KEY
 from bot.settings import ChannelSettings
@@ -28,6 +31,8 @@ from bot.settings import ChannelSettings
 logger = logging.getLogger(__name__)
 
 _MENTION = re.compile(r"<@[A-Z0-9]+>\s*")
+#: Sent with a refusal of a correctly signed request: Slack would only get the same answer again.
+NO_RETRY = {"X-Slack-No-Retry": "1"}
 
 
 class SlackOutput(ProviderOutput):
@@ -42,7 +47,8 @@ class SlackOutput(ProviderOutput):
     async def _post(self, body: dict[str, Any]) -> None:
         answer = await call_api("POST", f"{self._api_url}/chat.postMessage", json_body=body, headers=self._headers)
         if answer.get("ok") is not True:
-            raise ProviderError(f"Slack chat.postMessage refused: {answer.get('error', answer)}")
+            error = answer.get("error")
+            raise ProviderError(f"Slack chat.postMessage refused ({error if isinstance(error, str) else 'no error code'})")
 
     async def send_text_with_buttons(
         self, recipient_id: str, text: str, buttons: list[dict[str, Any]], **kwargs: Any
@@ -54,41 +60,60 @@ class SlackOutput(ProviderOutput):
                           "blocks": [{"type": "image", "image_url": image, "alt_text": "image"}]})
 
 
-def parse_slack_request(body: bytes, content_type: str) -> tuple[str, Any]:
-    """("challenge", value) | ("message", (event key, user, text)) | ("ignore", reason)."""
+@dataclass(frozen=True)
+class SlackMessage:
+    """A person's direct message, mention or button click."""
+
+    key: str
+    user_id: str
+    text: str
+
+
+def parse_slack_request(body: bytes, content_type: str, signature: str) -> tuple[str, Any]:
+    """("challenge", value) | ("message", SlackMessage) | ("ignore", reason); a malformed body is a 4xx.
+
+    Slack redelivers an event with the same ``event_id`` (and ``X-Slack-Retry-Num``), which is the
+    event's key; a button click has no id, so its key is the request's signature.
+    """
     if content_type.startswith("application/x-www-form-urlencoded"):
         fields = dict(form_pairs(body))
         payload = decode_json_object(fields.get("payload", "").encode())
-        return _interaction(payload)
+        return _interaction(payload, signature)
     document = decode_json_object(body)
-    if document.get("type") == "url_verification":
-        challenge = document.get("challenge")
-        if not isinstance(challenge, str):
+    kind = field_of(document, "type", str, "type")
+    if kind == "url_verification":
+        challenge = field_of(document, "challenge", str, "challenge")
+        if challenge is None:
             raise BadRequest("url_verification without a challenge")
         return "challenge", challenge
-    if document.get("type") != "event_callback":
-        return "ignore", f"type {document.get('type')!r}"
-    event = document.get("event")
-    if not isinstance(event, dict):
+    if kind != "event_callback":
+        return "ignore", f"type {kind!r}"
+    event = field_of(document, "event", dict, "event")
+    if event is None:
         raise BadRequest("'event' must be an object")
-    if event.get("bot_id") or event.get("subtype") or event.get("type") not in ("message", "app_mention"):
+    event_type = field_of(event, "type", str, "event.type")
+    bot_id = field_of(event, "bot_id", str, "event.bot_id")
+    subtype = field_of(event, "subtype", str, "event.subtype")
+    channel_type = field_of(event, "channel_type", str, "event.channel_type")
+    if bot_id or subtype or event_type not in ("message", "app_mention"):
         return "ignore", "not a person's message"
-    if event.get("type") == "message" and event.get("channel_type") not in (None, "im"):
+    if event_type == "message" and channel_type not in (None, "im"):
         return "ignore", "channel message without a mention"
+    event_id = check_sender(document.get("event_id"), "event_id")
+    user = check_sender(event.get("user"), "event.user")
     text = _MENTION.sub("", check_text(event.get("text"), "event.text")).strip()
-    event_id = document.get("event_id")
-    key = f"event:{event_id}" if isinstance(event_id, str) else None
-    return "message", (key, check_sender(event.get("user"), "event.user"), text)
+    return "message", SlackMessage(f"event:{event_id}", user, text)
 
 
-def _interaction(payload: dict[str, Any]) -> tuple[str, Any]:
-    if payload.get("type") != "block_actions":
-        return "ignore", f"interaction {payload.get('type')!r}"
-    actions = payload.get("actions")
-    user = payload.get("user")
-    if not isinstance(actions, list) or not actions or not isinstance(actions[0], dict) or not isinstance(user, dict):
+def _interaction(payload: dict[str, Any], signature: str) -> tuple[str, Any]:
+    if field_of(payload, "type", str, "type") != "block_actions":
+        return "ignore", "not a button click"
+    actions = field_of(payload, "actions", list, "actions")
+    user = field_of(payload, "user", dict, "user")
+    if not actions or not isinstance(actions[0], dict) or user is None:
         raise BadRequest("block_actions without actions or user")
-    return "message", (None, check_sender(user.get("id"), "user.id"), check_text(actions[0].get("value"), "value"))
+    value = check_text(actions[0].get("value"), "actions[0].value")
+    return "message", SlackMessage(f"click:{signature}", check_sender(user.get("id"), "user.id"), value)
 
 
 class SlackInput(InputChannel):
@@ -107,8 +132,7 @@ class SlackInput(InputChannel):
 
     def __init__(self, channels: ChannelSettings) -> None:
         self.channels = channels
-        self.signatures = ReplayCache(max_age_seconds=10 * 60)
-        self.events = ReplayCache()
+        self.deliveries = DeliveryLedger()
 
     def get_output_channel(self) -> SlackOutput | None:
         if not self.channels.slack_token:
@@ -124,37 +148,46 @@ class SlackInput(InputChannel):
 
         @webhook.route("/webhook", methods=["POST"])
         async def receive(request: Request) -> HTTPResponse:
-            if request.headers.get("X-Slack-Retry-Num"):
-                # Slack retries when we were slow; the first delivery is being (or was) handled.
-                return response.json({"status": "retry ignored"})
+            # Retries (X-Slack-Retry-Num) are checked like first deliveries: the signature first,
+            # then the event id, so a retry of an event we never took is processed.
             try:
-                kind, value = self._verified(request)
+                body = self._signed_body(request)
             except BadRequest as exc:
-                logger.info("refused Slack webhook: %s", exc)
+                log_refusal(self.name(), exc)
                 return error_response(exc)
+            try:
+                kind, value = parse_slack_request(not_empty(body), request.headers.get("Content-Type", ""),
+                                                  request.headers.get("X-Slack-Signature", ""))
+            except BadRequest as exc:
+                log_refusal(self.name(), exc)
+                return error_response(exc, NO_RETRY)
             if kind == "challenge":
                 return response.json({"challenge": value})
             if kind == "ignore":
                 return response.json({"status": "ignored"})
-            _, user_id, text = value
+            message: SlackMessage = value
             output = self.get_output_channel()
-            metadata = {CHANNEL_KEY: self.name()}
-            await deliver(on_new_message, UserMessage(text, output, user_id, input_channel=self.name(),
-                                                      metadata=metadata))
-            return response.json({"status": "ok"})
+
+            async def turn() -> None:
+                await hand_to_rasa(request, on_new_message, UserMessage(
+                    message.text, output, message.user_id, input_channel=self.name(),
+                    metadata={CHANNEL_KEY: self.name()}))
+
+            outcome = await deliver(self.deliveries, message.key, message.user_id, turn)
+            if not outcome.taken:
+                return not_taken_response(outcome)
+            return response.json({"status": outcome.value})
 
         return webhook
 
-    def _verified(self, request: Request) -> tuple[str, Any]:
+    def _signed_body(self, request: Request) -> bytes:
+        """The body, once its v0 signature and timestamp are right (retries are no exception)."""
         if not self.channels.slack_token or not self.channels.slack_signing_secret:
             raise ChannelNotConfigured("Slack", "RAPPORT_SLACK_TOKEN and RAPPORT_SLACK_SIGNING_SECRET")
-        body = raw_body(request)
+        timestamp = request.headers.get("X-Slack-Request-Timestamp")
         signature = request.headers.get("X-Slack-Signature")
-        verify_slack(body, request.headers.get("X-Slack-Request-Timestamp"), signature,
-                     self.channels.slack_signing_secret)
-        if self.signatures.seen_before(f"sig:{signature}"):
-            raise SignatureError("this Slack request was already received (replay)", status=409)
-        kind, value = parse_slack_request(body, request.headers.get("Content-Type", ""))
-        if kind == "message" and value[0] and self.events.seen_before(value[0]):
-            raise SignatureError(f"Slack {value[0]} was already processed", status=409)
-        return kind, value
+        if not timestamp or not signature:
+            raise SignatureError("missing X-Slack-Request-Timestamp or X-Slack-Signature header")
+        body = request.body or b""
+        verify_slack(body, timestamp, signature, self.channels.slack_signing_secret)
+        return bounded_body(request)

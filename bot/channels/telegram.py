@@ -9,6 +9,7 @@ webhook is registered once by the operator (see docs/channels.md).
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from typing import Any, Awaitable, Callable
 
 from rasa.core.channels.channel import InputChannel, UserMessage
@@ -18,12 +19,14 @@ from sanic.response import HTTPResponse
 
 from bot import settings as settings_module
 from bot.channels.provider import (
-    ChannelNotConfigured, ProviderOutput, call_api, deliver, error_response, json_body,
+    ChannelNotConfigured, ProviderError, ProviderOutput, call_api, deliver, error_response, field_of,
+    hand_to_rasa, json_body, log_refusal, not_taken_response,
 )
+from bot.channels.redelivery import DeliveryLedger
 from bot.channels.rendering import buttons_from, telegram_message
-from bot.channels.signatures import ReplayCache, SignatureError, verify_telegram_secret
+from bot.channels.signatures import verify_telegram_secret
 from bot.channels.validation import BadRequest, check_sender, check_text
-from bot.identity import CHANNEL_KEY
+from bot.identity import CHANNEL_KEY, pseudonym
 from bot.settings import ChannelSettings
 
 logger = logging.getLogger(__name__)
@@ -55,35 +58,59 @@ class TelegramOutput(ProviderOutput):
         await self._call("answerCallbackQuery", {"callback_query_id": callback_id})
 
 
-def parse_update(update: dict[str, Any]) -> tuple[int, str, str, str | None, dict[str, Any]] | None:
-    """(update_id, sender, text, callback id, extra metadata) of a private-chat update, or None.
+@dataclass(frozen=True)
+class TelegramUpdate:
+    """A person's message or button tap in a private chat."""
+
+    update_id: int
+    sender_id: str
+    text: str
+    callback_id: str | None
+    username: str | None
+
+    @property
+    def key(self) -> str:
+        """Telegram redelivers an update, with the same ``update_id``, until it gets a 2xx."""
+        return f"update:{self.update_id}"
+
+
+def parse_update(update: dict[str, Any]) -> TelegramUpdate | None:
+    """The private-chat message or button tap in an update, or None for any other update.
 
     The sender is the Telegram user's stable ``from.id``; group chats and non-text updates are
-    not conversations with the assistant and give None.
+    not conversations with the assistant and give None.  A field of the wrong type is a 400.
     """
     update_id = update.get("update_id")
-    if not isinstance(update_id, int) or isinstance(update_id, bool):
-        raise BadRequest("'update_id' is required and must be an integer")
-    callback = update.get("callback_query")
-    if isinstance(callback, dict):
-        message, text, callback_id = callback.get("message") or {}, callback.get("data"), callback.get("id")
-        sender = callback.get("from")
+    if not isinstance(update_id, int) or isinstance(update_id, bool) or update_id < 0:
+        raise BadRequest("'update_id' is required and must be a non-negative integer")
+    callback = field_of(update, "callback_query", dict, "callback_query")
+    callback_id: str | None = None
+    if callback is not None:
+        message = field_of(callback, "message", dict, "callback_query.message") or {}
+        text = field_of(callback, "data", str, "callback_query.data")
+        sender = field_of(callback, "from", dict, "callback_query.from")
+        raw_id = field_of(callback, "id", str, "callback_query.id")
+        callback_id = check_sender(raw_id, "callback_query.id") if raw_id is not None else None
     else:
-        message = update.get("message") or update.get("edited_message")
-        if not isinstance(message, dict):
+        found = field_of(update, "message", dict, "message") or field_of(update, "edited_message", dict,
+                                                                          "edited_message")
+        if found is None:
             return None
-        text, callback_id, sender = message.get("text"), None, message.get("from")
-    if not isinstance(sender, dict) or text is None:
-        return None
-    chat = message.get("chat") if isinstance(message, dict) else None
-    if isinstance(chat, dict) and chat.get("type") not in (None, "private"):
+        message = found
+        text = field_of(message, "text", str, "message.text")
+        sender = field_of(message, "from", dict, "message.from")
+    chat = field_of(message, "chat", dict, "message.chat")
+    chat_type = field_of(chat, "type", str, "message.chat.type") if chat is not None else None
+    if sender is None or text is None or chat_type not in (None, "private"):
         return None
     sender_id = check_sender(sender.get("id"), "from.id")
     text = check_text(text, "text")
     if text.strip() == START_COMMAND:
         text = "/greet"
-    extra = {"telegram_username": sender.get("username")} if isinstance(sender.get("username"), str) else {}
-    return update_id, sender_id, text, callback_id if isinstance(callback_id, str) else None, extra
+    username = field_of(sender, "username", str, "from.username")
+    if username is not None:
+        username = check_sender(username, "from.username")
+    return TelegramUpdate(update_id, sender_id, text, callback_id, username)
 
 
 class TelegramInput(InputChannel):
@@ -104,7 +131,7 @@ class TelegramInput(InputChannel):
 
     def __init__(self, channels: ChannelSettings) -> None:
         self.channels = channels
-        self.replays = ReplayCache()
+        self.deliveries = DeliveryLedger()
 
     def get_output_channel(self) -> TelegramOutput | None:
         if not self.channels.telegram_token:
@@ -123,32 +150,39 @@ class TelegramInput(InputChannel):
             try:
                 parsed = self._verified_update(request)
             except BadRequest as exc:
-                logger.info("refused Telegram webhook: %s", exc)
+                log_refusal(self.name(), exc)
                 return error_response(exc)
             if parsed is None:
                 return response.json({"status": "ignored"})
-            _, sender_id, text, callback_id, extra = parsed
             output = self.get_output_channel()
             assert output is not None  # _verified_update checked the token
-            if callback_id:
-                try:
-                    await output.answer_callback(callback_id)
-                except Exception:  # noqa: BLE001 - the spinner is cosmetic; the message still counts
-                    logger.warning("answerCallbackQuery failed", exc_info=True)
-            metadata = {**extra, CHANNEL_KEY: self.name()}
-            await deliver(on_new_message, UserMessage(text, output, sender_id, input_channel=self.name(),
-                                                      metadata=metadata))
-            return response.json({"status": "ok"})
+
+            async def turn() -> None:
+                if parsed.callback_id:
+                    await self._answer_callback(output, parsed)
+                metadata = {CHANNEL_KEY: self.name()}
+                if parsed.username:
+                    metadata["telegram_username"] = parsed.username
+                await hand_to_rasa(request, on_new_message, UserMessage(
+                    parsed.text, output, parsed.sender_id, input_channel=self.name(), metadata=metadata))
+
+            outcome = await deliver(self.deliveries, parsed.key, parsed.sender_id, turn)
+            if not outcome.taken:
+                return not_taken_response(outcome)
+            return response.json({"status": outcome.value})
 
         return webhook
 
-    def _verified_update(self, request: Request) -> tuple[int, str, str, str | None, dict[str, Any]] | None:
+    @staticmethod
+    async def _answer_callback(output: TelegramOutput, update: TelegramUpdate) -> None:
+        assert update.callback_id is not None
+        try:
+            await output.answer_callback(update.callback_id)
+        except ProviderError as exc:  # the spinner is cosmetic; the message still counts
+            logger.warning("answerCallbackQuery for %s failed: %s", pseudonym(update.sender_id), exc)
+
+    def _verified_update(self, request: Request) -> TelegramUpdate | None:
         if not self.channels.telegram_token or not self.channels.telegram_secret_token:
             raise ChannelNotConfigured("Telegram", "RAPPORT_TELEGRAM_TOKEN and RAPPORT_TELEGRAM_SECRET_TOKEN")
         verify_telegram_secret(request.headers.get(SECRET_HEADER), self.channels.telegram_secret_token)
-        update = json_body(request)
-        parsed = parse_update(update)
-        update_id = update["update_id"]
-        if self.replays.seen_before(f"update:{update_id}"):
-            raise SignatureError(f"update {update_id} was already processed", status=409)
-        return parsed
+        return parse_update(json_body(request))

@@ -8,6 +8,7 @@ The customer is their phone number (``From``, without the ``whatsapp:`` prefix).
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from typing import Any, Awaitable, Callable
 
 import aiohttp
@@ -18,10 +19,12 @@ from sanic.response import HTTPResponse
 
 from bot import settings as settings_module
 from bot.channels.provider import (
-    ChannelNotConfigured, ProviderOutput, call_api, deliver, error_response, form_pairs, raw_body,
+    ChannelNotConfigured, ProviderOutput, bounded_body, call_api, deliver, error_response, form_pairs,
+    hand_to_rasa, log_refusal, not_empty, not_taken_response, signed_form_pairs,
 )
+from bot.channels.redelivery import DeliveryLedger
 from bot.channels.rendering import ButtonMemory, buttons_from, sms_text
-from bot.channels.signatures import ReplayCache, SignatureError, verify_twilio
+from bot.channels.signatures import SignatureError, verify_twilio
 from bot.channels.validation import BadRequest, check_sender, check_text
 from bot.identity import CHANNEL_KEY
 from bot.settings import ChannelSettings
@@ -29,6 +32,21 @@ from bot.settings import ChannelSettings
 logger = logging.getLogger(__name__)
 
 EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
+SIGNATURE_HEADER = "X-Twilio-Signature"
+
+
+@dataclass(frozen=True)
+class TextMessage:
+    """An SMS or WhatsApp message: its ``MessageSid``, the sender's number and the text."""
+
+    message_sid: str
+    sender_id: str
+    text: str
+
+    @property
+    def key(self) -> str:
+        """Twilio's retries of a webhook carry the same ``MessageSid`` (and I-Twilio-Idempotency-Token)."""
+        return f"sid:{self.message_sid}"
 
 
 class TwilioOutput(ProviderOutput):
@@ -83,7 +101,7 @@ class TwilioInput(InputChannel):
 
     def __init__(self, channels: ChannelSettings) -> None:
         self.channels = channels
-        self.replays = ReplayCache()
+        self.deliveries = DeliveryLedger()
         self.memory = ButtonMemory()
 
     def from_number(self) -> str:
@@ -108,15 +126,27 @@ class TwilioInput(InputChannel):
         @webhook.route("/webhook", methods=["POST"])
         async def receive(request: Request) -> HTTPResponse:
             try:
-                sender_id, text = self._verified(request)
+                message = self._verified(request)
             except BadRequest as exc:
-                logger.info("refused %s webhook: %s", self.name(), exc)
+                log_refusal(self.name(), exc)
                 return error_response(exc)
-            text = self.memory.resolve(sender_id, text)
             output = self.get_output_channel()
-            await deliver(on_new_message, UserMessage(text, output, sender_id, input_channel=self.name(),
-                                                      metadata={CHANNEL_KEY: self.name()}))
-            return response.text(EMPTY_TWIML, content_type="text/xml")
+
+            async def turn() -> None:
+                shown = self.memory.checkpoint(message.sender_id)
+                text = self.memory.resolve(message.sender_id, message.text)
+                try:
+                    await hand_to_rasa(request, on_new_message, UserMessage(
+                        text, output, message.sender_id, input_channel=self.name(),
+                        metadata={CHANNEL_KEY: self.name()}))
+                except BaseException:
+                    self.memory.rollback(message.sender_id, shown)  # the redelivery picks the same option
+                    raise
+
+            outcome = await deliver(self.deliveries, message.key, message.sender_id, turn)
+            if not outcome.taken:
+                return not_taken_response(outcome)
+            return _twiml()
 
         return webhook
 
@@ -128,22 +158,28 @@ class TwilioInput(InputChannel):
         query = f"?{request.query_string}" if request.query_string else ""
         return f"{base}{request.path}{query}"
 
-    def _verified(self, request: Request) -> tuple[str, str]:
+    def _verified(self, request: Request) -> TextMessage:
+        """The message, once the signature is right and every field is."""
         if not self.configured:
             raise ChannelNotConfigured(self.name(), f"the Twilio account, auth token and {self.number_variable}")
-        pairs = form_pairs(raw_body(request))
-        verify_twilio(self._public_url(request), pairs, request.headers.get("X-Twilio-Signature"),
-                      self.channels.twilio_auth_token)
-        fields = dict(pairs)
-        message_sid = fields.get("MessageSid") or fields.get("SmsSid")
-        if not message_sid:
-            raise BadRequest("'MessageSid' is required")
-        if self.replays.seen_before(f"sid:{message_sid}"):
-            raise SignatureError(f"message {message_sid} was already processed", status=409)
+        signature = request.headers.get(SIGNATURE_HEADER)
+        if not signature:
+            raise SignatureError(f"missing {SIGNATURE_HEADER} header")
+        # Twilio signs the parsed parameters, so the body is bounded before it is parsed to check it.
+        body = bounded_body(request)
+        verify_twilio(self._public_url(request), signed_form_pairs(body), signature, self.channels.twilio_auth_token)
+        fields = dict(form_pairs(not_empty(body)))
+        message_sid = check_sender(fields.get("MessageSid") or fields.get("SmsSid"), "MessageSid")
         sender = fields.get("From", "")
         if self.prefix and not sender.startswith(self.prefix):
             raise BadRequest(f"'From' must start with {self.prefix!r} on {self.name()}")
-        return check_sender(sender[len(self.prefix):], "From"), check_text(fields.get("Body", ""), "Body")
+        sender_id = check_sender(sender[len(self.prefix):], "From")
+        return TextMessage(message_sid, sender_id, check_text(fields.get("Body", ""), "Body"))
+
+
+def _twiml() -> HTTPResponse:
+    """Twilio's success: 200 with TwiML; an empty <Response> sends nothing back (replies use the API)."""
+    return response.text(EMPTY_TWIML, content_type="text/xml")
 
 
 class TwilioWhatsAppInput(TwilioInput):

@@ -74,6 +74,18 @@ def test_button_memory_maps_a_number_or_title_to_the_payload_once() -> None:
     assert memory.resolve("+44", "yes", now=4) == "/affirm"
 
 
+def test_button_memory_gives_the_same_choice_again_after_a_failed_turn_is_rolled_back() -> None:
+    memory = ButtonMemory()
+    memory.remember("+44", YES_NO, now=0)
+    shown = memory.checkpoint("+44")
+    assert memory.resolve("+44", "2", now=1) == "/deny"
+    memory.rollback("+44", shown)  # the turn failed; the provider redelivers the same "2"
+    assert memory.resolve("+44", "2", now=2) == "/deny"
+    memory.remember("+44", YES_NO[:1], now=3)  # a turn that showed new buttons keeps them
+    memory.rollback("+44", shown)
+    assert memory.resolve("+44", "2", now=4) == "2"
+
+
 def test_button_memory_leaves_other_replies_and_senders_alone() -> None:
     memory = ButtonMemory(max_age_seconds=60)
     memory.remember("+44", YES_NO, now=0)

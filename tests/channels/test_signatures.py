@@ -11,7 +11,7 @@ from slack_sdk.signature import SignatureVerifier
 from twilio.request_validator import RequestValidator
 
 from bot.channels import signatures
-from bot.channels.signatures import ReplayCache, SignatureError
+from bot.channels.signatures import SignatureError
 
 BODY = b'{"type":"event_callback","event_id":"Ev1"}'
 
@@ -91,16 +91,13 @@ def test_telegram_secret_token() -> None:
     assert wrong.value.status == 403
 
 
-def test_replay_cache_refuses_the_second_sighting_and_forgets_after_its_age() -> None:
-    cache = ReplayCache(max_entries=10, max_age_seconds=60)
-    assert cache.seen_before("update:1", now=0) is False
-    assert cache.seen_before("update:1", now=30) is True
-    assert cache.seen_before("update:1", now=100) is False
+def test_twilio_signature_of_a_form_that_is_not_utf8_is_checked_not_crashed_on() -> None:
+    from bot.channels.provider import signed_form_pairs
 
-
-def test_replay_cache_is_bounded() -> None:
-    cache = ReplayCache(max_entries=3)
-    for key in "abcd":
-        cache.seen_before(key, now=0)
-    assert cache.seen_before("a", now=0) is False  # evicted: the oldest went first
-    assert cache.seen_before("d", now=0) is True
+    body = b"Body=caf%E9&From=%2B447700900123&MessageSid=SM1"
+    pairs = signed_form_pairs(body)
+    good = signatures.twilio_signature("https://x/webhook", pairs, "tok")
+    signatures.verify_twilio("https://x/webhook", pairs, good, "tok")
+    with pytest.raises(SignatureError) as wrong:
+        signatures.verify_twilio("https://x/webhook", pairs, good, "other-token")
+    assert wrong.value.status == 403

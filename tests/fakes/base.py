@@ -26,14 +26,53 @@ class ApiCall:
     form: dict[str, str] = field(default_factory=dict)
 
 
+@dataclass
+class Mishap:
+    """What a fake does to the next ``times`` calls that match: answer late, fail, or both."""
+
+    match: Callable[[ApiCall], bool]
+    times: int = 1
+    delay: float = 0.0
+    fail: bool = True
+
+
 class Recorder:
     def __init__(self) -> None:
         self._calls: list[ApiCall] = []
+        self._refused: list[ApiCall] = []
+        self._mishaps: list[Mishap] = []
         self._lock = threading.Lock()
 
     def add(self, call: ApiCall) -> None:
         with self._lock:
             self._calls.append(call)
+
+    def add_refused(self, call: ApiCall) -> None:
+        with self._lock:
+            self._refused.append(call)
+
+    def refused(self, provider: str | None = None) -> list[ApiCall]:
+        """Calls the fake answered with a 503 because a test asked it to (see :meth:`fail_next`)."""
+        with self._lock:
+            return [c for c in self._refused if provider is None or c.provider == provider]
+
+    def fail_next(self, match: Callable[[ApiCall], bool], times: int = 1, delay: float = 0.0) -> None:
+        """The next ``times`` matching calls get a 503 (after ``delay`` seconds), as a provider outage would."""
+        with self._lock:
+            self._mishaps.append(Mishap(match, times, delay, fail=True))
+
+    def delay_next(self, match: Callable[[ApiCall], bool], delay: float, times: int = 1) -> None:
+        """The next ``times`` matching calls are answered normally, but only after ``delay`` seconds."""
+        with self._lock:
+            self._mishaps.append(Mishap(match, times, delay, fail=False))
+
+    def _mishap_for(self, call: ApiCall) -> Mishap | None:
+        with self._lock:
+            for mishap in self._mishaps:
+                if mishap.times > 0 and mishap.match(call):
+                    mishap.times -= 1
+                    return mishap
+        return None
 
     def calls(self, provider: str | None = None) -> list[ApiCall]:
         with self._lock:
@@ -50,6 +89,7 @@ class Recorder:
 
 
 async def record(request: web.Request, provider: str, recorder: Recorder) -> ApiCall:
+    """Record one call the bot made; a scripted mishap may delay it or answer 503 instead."""
     body = await request.read()
     parsed_json = None
     form: dict[str, str] = {}
@@ -61,6 +101,12 @@ async def record(request: web.Request, provider: str, recorder: Recorder) -> Api
         form = dict((await request.post()).items())  # type: ignore[arg-type]
     call = ApiCall(provider, request.method, request.path, dict(request.query), dict(request.headers),
                    parsed_json, form)
+    mishap = recorder._mishap_for(call)
+    if mishap is not None:
+        await asyncio.sleep(mishap.delay)
+        if mishap.fail:
+            recorder.add_refused(call)
+            raise web.HTTPServiceUnavailable(text="fake outage")
     recorder.add(call)
     return call
 

@@ -71,3 +71,39 @@ def object_with(fields: dict[str, Any], **overrides: Any) -> dict[str, Any]:
     body = dict(fields)
     body.update(overrides)
     return body
+
+
+# --- Bytes, forms and headers (the messaging webhooks' fuzz suite) ---------------------------------
+
+#: Byte sequences that are not UTF-8: a stray continuation, a truncated sequence, an overlong
+#: slash, a CESU-8 surrogate, Latin-1 text, a byte never valid in UTF-8.
+NON_UTF8 = [b"\xff", b"\x80", b"\xc3\x28", b"\xe2\x82", b"\xc0\xaf", b"\xed\xa0\x80", b"caf\xe9", b"\xfe\xfe"]
+
+non_utf8_bytes = st.builds(lambda a, bad, b: a + bad + b, st.binary(max_size=6), st.sampled_from(NON_UTF8),
+                           st.binary(max_size=6))
+
+
+def percent_encoded(raw: bytes) -> str:
+    """``raw`` as a form value's percent-encoding, whatever the bytes (``%FF`` for ``b"\\xff"``)."""
+    return "".join(f"%{byte:02X}" for byte in raw)
+
+
+#: Form values whose percent-decoding is not UTF-8 (a strict parser must refuse them, not crash).
+percent_encoded_non_utf8 = non_utf8_bytes.map(percent_encoded)
+
+#: What a Content-Type header says, right or wrong for the body it comes with.
+content_types = st.sampled_from([
+    "application/json", "application/json; charset=utf-8", "application/x-www-form-urlencoded",
+    "application/x-www-form-urlencoded; charset=utf-8", "text/plain", "text/html", "multipart/form-data",
+    "application/xml", "", "application/json; charset=latin-1",
+])
+
+
+def replace_at(document: Any, path: tuple[Any, ...], value: Any) -> Any:
+    """A deep copy of ``document`` with the field at ``path`` (keys and list indexes) set to ``value``."""
+    copy = json.loads(json.dumps(document))
+    target = copy
+    for step in path[:-1]:
+        target = target[step]
+    target[path[-1]] = value
+    return copy
