@@ -22,6 +22,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from bot.boundary import BLANK_MESSAGE_REPLY, is_blank
+from bot.rasa import api_guard
 from bot.channels.validation import BadRequest, IncomingMessage, parse_rest_body
 from bot.identity import CHANNEL_KEY, pseudonym
 
@@ -38,6 +39,9 @@ class RestInput(rest.RestInput):
         return "rest"
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[None]]) -> Blueprint:
+        # Rasa registers the channels on its app just after creating it: the moment to put the
+        # same boundary check in front of Rasa's own HTTP API.
+        api_guard.install()
         webhook = Blueprint(f"rapport_webhook_{type(self).__name__}", __name__)
 
         @webhook.route("/", methods=["GET"])
