@@ -117,7 +117,8 @@ async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamR
         return await handler(request)
     staff, session = await _authenticate(request)
     if staff is None:
-        if wants_json(request) or request.method not in SAFE_METHODS:
+        # A script (a JSON route, a form post, or anything sending a token) gets 401; a browser the login page.
+        if wants_json(request) or request.method not in SAFE_METHODS or "Authorization" in request.headers:
             raise web.HTTPUnauthorized(text="log in or send Authorization: Bearer <token>")
         raise web.HTTPSeeOther("/login")
     request[STAFF_KEY], request[SESSION_KEY] = staff, session
