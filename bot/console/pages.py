@@ -110,7 +110,7 @@ async def add_staff(request: web.Request) -> web.StreamResponse:
     form = await read_form(request)
     await request.app[STAFF].add(
         email=_identifier(form, "email", MAX_EMAIL), name=_identifier(form, "name", MAX_NAME),
-        role=_identifier(form, "role", 16), password=check_password(check_unicode(form.get("password", ""), "password")),
+        role=_identifier(form, "role", max(map(len, ROLES))), password=check_password(check_unicode(form.get("password", ""), "password")),
     )  # fmt: skip
     raise web.HTTPSeeOther("/staff")
 

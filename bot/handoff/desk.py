@@ -106,7 +106,7 @@ def check_id(value: object, what: str) -> int:
 
 def _absent(value: object) -> bool:
     """A field left out (JSON null, or an empty form field)."""
-    return value is None or (isinstance(value, str) and value == "")
+    return value is None or value == ""
 
 
 def transcript_from_events(events: list[dict[str, Any]]) -> list[TranscriptLine]:
