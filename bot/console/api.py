@@ -12,6 +12,7 @@ from bot.console import serialize
 from bot.console.bodies import read_json
 from bot.console.keys import DESK
 from bot.console.openapi import document
+from bot.console.render import json_response
 from bot.console.security import ANY_STAFF, DESK as DESK_ROLES, STAFF_KEY, roles
 from bot.staff import StaffMember
 
@@ -25,36 +26,36 @@ def _ticket_id(request: web.Request) -> str:
 
 
 async def openapi(request: web.Request) -> web.Response:
-    return web.json_response(document())
+    return json_response(document())
 
 
 @roles(*ANY_STAFF)
 async def me(request: web.Request) -> web.Response:
-    return web.json_response(serialize.staff(_staff(request)))
+    return json_response(serialize.staff(_staff(request)))
 
 
 @roles(*DESK_ROLES)
 async def queue(request: web.Request) -> web.Response:
     entries = await request.app[DESK].queue()
-    return web.json_response({"tickets": [serialize.queue_entry(e) for e in entries]})
+    return json_response({"tickets": [serialize.queue_entry(e) for e in entries]})
 
 
 @roles(*DESK_ROLES)
 async def get_ticket(request: web.Request) -> web.Response:
-    return web.json_response(serialize.ticket(await request.app[DESK].ticket(_ticket_id(request))))
+    return json_response(serialize.ticket(await request.app[DESK].ticket(_ticket_id(request))))
 
 
 @roles(*DESK_ROLES)
 async def claim(request: web.Request) -> web.Response:
     ticket = await request.app[DESK].claim(_ticket_id(request), _staff(request))
-    return web.json_response(serialize.ticket(ticket))
+    return json_response(serialize.ticket(ticket))
 
 
 @roles(*DESK_ROLES)
 async def reply(request: web.Request) -> web.Response:
     body = await read_json(request)
     delivered = await request.app[DESK].reply(_ticket_id(request), _staff(request), body.get("text"))
-    return web.json_response({"delivered": delivered, "queued": not delivered}, status=200 if delivered else 202)
+    return json_response({"delivered": delivered, "queued": not delivered}, status=200 if delivered else 202)
 
 
 @roles(*DESK_ROLES)
@@ -63,41 +64,41 @@ async def transfer(request: web.Request) -> web.Response:
     ticket = await request.app[DESK].transfer(
         _ticket_id(request), _staff(request), to_staff_id=body.get("staff_id"), team=body.get("team")
     )
-    return web.json_response(serialize.ticket(ticket))
+    return json_response(serialize.ticket(ticket))
 
 
 @roles(*DESK_ROLES)
 async def close(request: web.Request) -> web.Response:
-    return web.json_response(serialize.ticket(await request.app[DESK].close(_ticket_id(request), _staff(request))))
+    return json_response(serialize.ticket(await request.app[DESK].close(_ticket_id(request), _staff(request))))
 
 
 @roles(*DESK_ROLES)
 async def transcript(request: web.Request) -> web.Response:
     lines = await request.app[DESK].transcript(_ticket_id(request))
-    return web.json_response({"messages": [serialize.line(item) for item in lines]})
+    return json_response({"messages": [serialize.line(item) for item in lines]})
 
 
 @roles(*DESK_ROLES)
 async def profile(request: web.Request) -> web.Response:
-    return web.json_response(serialize.profile(await request.app[DESK].profile(_ticket_id(request))))
+    return json_response(serialize.profile(await request.app[DESK].profile(_ticket_id(request))))
 
 
 @roles(*DESK_ROLES)
 async def list_notes(request: web.Request) -> web.Response:
     notes = await request.app[DESK].notes(_ticket_id(request))
-    return web.json_response({"notes": [serialize.note(n) for n in notes]})
+    return json_response({"notes": [serialize.note(n) for n in notes]})
 
 
 @roles(*DESK_ROLES)
 async def add_note(request: web.Request) -> web.Response:
     body = await read_json(request)
     note = await request.app[DESK].add_note(_ticket_id(request), _staff(request), body.get("text"))
-    return web.json_response(serialize.note(note), status=201)
+    return json_response(serialize.note(note), status=201)
 
 
 @roles(*DESK_ROLES)
 async def canned_replies(request: web.Request) -> web.Response:
-    return web.json_response({"canned_replies": [serialize.canned(c) for c in request.app[DESK].canned]})
+    return json_response({"canned_replies": [serialize.canned(c) for c in request.app[DESK].canned]})
 
 
 def add_api_routes(app: web.Application) -> None:

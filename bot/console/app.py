@@ -14,12 +14,13 @@ from bot import settings as settings_module
 from bot.console.api import add_api_routes
 from bot.console.auth import add_auth_routes
 from bot.console.errors import error_middleware
-from bot.console.keys import DESK, FEED, OUTBOX, RASA, SESSIONS, SETTINGS, STAFF, STORE, TAIL, TASKS, TEMPLATES
+from bot.console.keys import DESK, FEED, OUTBOX, RASA, SESSIONS, SETTINGS, STAFF, STORE, TAIL, TASKS, TEMPLATES, THROTTLE
 from bot.console.live import add_live_routes
 from bot.console.pages import add_page_routes
 from bot.console.render import environment
 from bot.console.security import auth_middleware, security_headers
 from bot.console.sessions import SessionStore
+from bot.console.throttle import LoginThrottle
 from bot.handoff import canned
 from bot.handoff.desk import Desk
 from bot.handoff.live import LiveFeed, TrackerTail
@@ -52,6 +53,7 @@ async def _desk_context(app: web.Application) -> AsyncIterator[None]:
     app[STORE], app[RASA] = store, rasa
     app[STAFF] = StaffDirectory(store.database)
     app[SESSIONS] = SessionStore(store.database, timedelta(hours=settings.console.session_hours))
+    app[THROTTLE] = LoginThrottle(store.database)
     app[OUTBOX] = Outbox(store.database, rasa)
     app[DESK] = desk = Desk(store, app[STAFF], app[OUTBOX], rasa, replies)
     app[FEED] = feed = LiveFeed()

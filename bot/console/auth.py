@@ -1,4 +1,4 @@
-"""Logging in and out of the console: login CSRF, rate limiting, session cookies."""
+"""Logging in and out of the console: login CSRF, throttling (bot.console.throttle), session cookies."""
 
 from __future__ import annotations
 
@@ -6,11 +6,13 @@ import secrets
 
 from aiohttp import web
 
+from bot.boundary import BadInput, check_identifier, check_unicode
 from bot.console.bodies import read_form
-from bot.console.keys import SESSIONS, SETTINGS, STAFF
+from bot.console.keys import SESSIONS, SETTINGS, STAFF, THROTTLE
 from bot.console.render import page
 from bot.console.security import ANY_STAFF, CSRF_FIELD, SESSION_COOKIE, SESSION_KEY, roles
 from bot.console.sessions import csrf_matches
+from bot.staff import MAX_EMAIL, StaffInputError, check_email
 
 LOGIN_CSRF_COOKIE = "rapport_login_csrf"
 
@@ -19,13 +21,15 @@ def _client_ip(request: web.Request) -> str:
     return request.remote or "unknown"
 
 
-def _login_page(request: web.Request, *, status: int = 200, error: str = "", email: str = "") -> web.Response:
+def _login_page(request: web.Request, *, status: int = 200, error: str = "", email: str = "",
+                headers: dict[str, str] | None = None) -> web.Response:
     # Keep an existing token: a second tab (or the browser's favicon request, redirected here)
     # must not invalidate the form already on screen.
     token = request.cookies.get(LOGIN_CSRF_COOKIE, "")
     if not (20 <= len(token) <= 64 and token.replace("-", "").replace("_", "").isalnum()):
         token = secrets.token_urlsafe(24)
     response = page(request, "login.html", status=status, login_csrf=token, error=error, email=email)
+    response.headers.update(headers or {})
     response.set_cookie(
         LOGIN_CSRF_COOKIE, token, httponly=True, samesite="Strict", secure=request.app[SETTINGS].console.cookie_secure,
         path="/login", max_age=3600,
@@ -41,16 +45,24 @@ async def login(request: web.Request) -> web.StreamResponse:
     form = await read_form(request)
     if not csrf_matches(request.cookies.get(LOGIN_CSRF_COOKIE, ""), form.get(CSRF_FIELD)):
         return _login_page(request, status=403, error="Your login form expired; please try again.")
-    email, password = form.get("email", "").strip().lower()[:254], form.get("password", "")
+    try:
+        email = check_email(check_identifier(form.get("email", ""), "email", max_chars=MAX_EMAIL))
+        password = check_unicode(form.get("password", ""), "password")
+    except (BadInput, StaffInputError):
+        # Nothing is looked up or counted for what cannot be an account's email.
+        return _login_page(request, status=400, error="Enter your email address (name@example.com) and your password.")
     ip = _client_ip(request)
-    sessions = request.app[SESSIONS]
-    if await sessions.locked_out(email, ip):
-        return _login_page(request, status=429, error="Too many failed logins. Wait 15 minutes and try again.", email=email)
+    throttle = request.app[THROTTLE]
+    refusal = await throttle.check(email, ip)
+    if refusal is not None:
+        return _login_page(request, status=429, error=refusal.message, email=email,
+                           headers={"Retry-After": str(int(refusal.retry_after.total_seconds()) + 1)})
     staff = await request.app[STAFF].check_login(email, password)
-    await sessions.record_attempt(email, ip, staff is not None)
     if staff is None:
+        await throttle.failed(email, ip)
         return _login_page(request, status=401, error="Wrong email or password, or the account is disabled.", email=email)
-    session = await sessions.start(staff)
+    await throttle.succeeded(email, ip)
+    session = await request.app[SESSIONS].start(staff)
     response = web.HTTPSeeOther("/")
     settings = request.app[SETTINGS]
     response.set_cookie(

@@ -6,10 +6,11 @@ import logging
 
 from aiohttp import web
 
-from bot.console.render import page
+from bot.boundary import BadInput
+from bot.console.render import json_response, page
 from bot.console.security import Handler, wants_json
 from bot.handoff.canned import CannedRepliesError
-from bot.handoff.desk import DeskInputError, NotTicketHolder
+from bot.handoff.desk import NotTicketHolder
 from bot.handoff.rasa_api import RasaError, RasaUnavailable
 from bot.staff import StaffExists, StaffInputError, StaffNotFound
 from bot.store import InvalidInput, PersonNotFound, TicketConflict, TicketNotFound
@@ -17,7 +18,6 @@ from bot.store import InvalidInput, PersonNotFound, TicketConflict, TicketNotFou
 logger = logging.getLogger(__name__)
 
 _STATUS: tuple[tuple[type[Exception], int], ...] = (
-    (DeskInputError, 400),
     (StaffInputError, 400),
     (InvalidInput, 400),
     (NotTicketHolder, 403),
@@ -34,7 +34,7 @@ _STATUS: tuple[tuple[type[Exception], int], ...] = (
 
 def error_response(request: web.Request, status: int, message: str) -> web.Response:
     if wants_json(request):
-        return web.json_response({"error": {"status": status, "message": message}}, status=status)
+        return json_response({"error": {"status": status, "message": message}}, status=status)
     return page(request, "error.html", status=status, code=status, message=message)
 
 
@@ -51,6 +51,8 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
             if name in exc.headers:
                 response.headers[name] = exc.headers[name]
         return response
+    except BadInput as exc:  # the boundary's refusals (bodies, fields, desk input) carry their 4xx
+        return error_response(request, exc.status, str(exc))
     except Exception as exc:
         for kind, status in _STATUS:
             if isinstance(exc, kind):

@@ -8,6 +8,7 @@ import jinja2
 from aiohttp import web
 
 from bot.console.sessions import SessionStore
+from bot.console.throttle import LoginThrottle
 from bot.handoff.desk import Desk
 from bot.handoff.live import LiveFeed, TrackerTail
 from bot.handoff.outbox import Outbox
@@ -20,6 +21,7 @@ SETTINGS = web.AppKey("settings", Settings)
 STORE = web.AppKey("store", RelationshipStore)
 STAFF = web.AppKey("staff", StaffDirectory)
 SESSIONS = web.AppKey("sessions", SessionStore)
+THROTTLE = web.AppKey("throttle", LoginThrottle)
 RASA = web.AppKey("rasa", RasaClient)
 OUTBOX = web.AppKey("outbox", Outbox)
 DESK = web.AppKey("desk", Desk)

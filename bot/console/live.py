@@ -8,6 +8,7 @@ import contextlib
 from aiohttp import WSMsgType, web
 
 from bot.console.keys import FEED
+from bot.console.render import dumps
 from bot.console.security import DESK, roles
 
 
@@ -28,7 +29,7 @@ async def websocket(request: web.Request) -> web.WebSocketResponse:
 
     async def forward() -> None:
         while True:
-            await ws.send_json(await queue.get())
+            await ws.send_json(await queue.get(), dumps=dumps)  # lone surrogates from the tracker as U+FFFD
 
     sender = asyncio.create_task(forward())
     try:

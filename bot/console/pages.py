@@ -8,16 +8,22 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from bot.boundary import check_identifier, check_unicode
 from bot.console.bodies import read_form
 from bot.console.keys import DESK, STAFF
 from bot.console.render import page
 from bot.console.security import ADMIN, ANY_STAFF, DESK as DESK_ROLES, STAFF_KEY, roles
 from bot.handoff.rasa_api import RasaUnavailable
-from bot.staff import ROLES, StaffMember, check_password
+from bot.staff import MAX_EMAIL, MAX_NAME, ROLES, StaffMember, check_password
 
 
 def _staff(request: web.Request) -> StaffMember:
     return request[STAFF_KEY]
+
+
+def _identifier(form: dict[str, str], name: str, max_chars: int) -> str:
+    """A one-line form field (email, name, role): printable, non-blank, bounded (bot.boundary)."""
+    return check_identifier(form.get(name, ""), name, max_chars=max_chars)
 
 
 def _back_to(ticket_id: str) -> web.HTTPSeeOther:
@@ -103,8 +109,8 @@ async def staff_page(request: web.Request) -> web.Response:
 async def add_staff(request: web.Request) -> web.StreamResponse:
     form = await read_form(request)
     await request.app[STAFF].add(
-        email=form.get("email", ""), name=form.get("name", ""), role=form.get("role", ""),
-        password=check_password(form.get("password", "")),
+        email=_identifier(form, "email", MAX_EMAIL), name=_identifier(form, "name", MAX_NAME),
+        role=_identifier(form, "role", max(map(len, ROLES))), password=check_password(check_unicode(form.get("password", ""), "password")),
     )  # fmt: skip
     raise web.HTTPSeeOther("/staff")
 
@@ -112,10 +118,11 @@ async def add_staff(request: web.Request) -> web.StreamResponse:
 @roles(*ADMIN)
 async def set_enabled(request: web.Request) -> web.StreamResponse:
     form = await read_form(request)
+    email = _identifier(form, "email", MAX_EMAIL)
     enable = request.match_info["action"] == "enable"
-    if not enable and form.get("email", "").strip().lower() == _staff(request).email:
+    if not enable and email.strip().lower() == _staff(request).email:
         raise web.HTTPBadRequest(text="you cannot disable your own account")
-    await request.app[STAFF].set_enabled(form.get("email", ""), enable)
+    await request.app[STAFF].set_enabled(email, enable)
     raise web.HTTPSeeOther("/staff")
 
 

@@ -7,7 +7,6 @@ Every route needs a logged-in staff member unless its path is on :data:`PUBLIC_P
 from __future__ import annotations
 
 from typing import Any, Awaitable, Callable, TypeVar
-from urllib.parse import urlsplit
 
 from aiohttp import web
 
@@ -15,6 +14,7 @@ from bot.console.bodies import is_form, read_form
 from bot.console.keys import SESSIONS, SETTINGS, STAFF
 from bot.console.sessions import csrf_matches
 from bot.staff import ROLES
+from bot.webchat.routes import socket_origins, socket_url
 
 PUBLIC_PATHS = frozenset({"/health", "/login", "/api/openapi.json", "/chat"})
 PUBLIC_PREFIXES = ("/chat/", "/static/")
@@ -62,14 +62,9 @@ def wants_json(request: web.Request) -> bool:
 
 
 def chat_connect_sources(app: web.Application) -> list[str]:
-    """Origins the public web chat page may connect to: Rasa (HTTP and websocket) plus configured ones."""
+    """Origins the public web chat may connect to: Rasa and the socket URL (HTTP and websocket), configured ones."""
     settings = app[SETTINGS]
-    parts = urlsplit(settings.rasa_url)
-    sources = [f"{parts.scheme}://{parts.netloc}", f"{'wss' if parts.scheme == 'https' else 'ws'}://{parts.netloc}"]
-    socket_url = settings.channels.webchat_socket_url
-    if socket_url:
-        socket = urlsplit(socket_url)
-        sources += [f"{socket.scheme}://{socket.netloc}", f"{'wss' if socket.scheme == 'https' else 'ws'}://{socket.netloc}"]
+    sources = [*socket_origins(settings.rasa_url), *socket_origins(socket_url(settings))]
     return [*dict.fromkeys([*sources, *settings.console.chat_connect_src])]
 
 
@@ -122,7 +117,8 @@ async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamR
         return await handler(request)
     staff, session = await _authenticate(request)
     if staff is None:
-        if wants_json(request) or request.method not in SAFE_METHODS:
+        # A script (a JSON route, a form post, or anything sending a token) gets 401; a browser the login page.
+        if wants_json(request) or request.method not in SAFE_METHODS or "Authorization" in request.headers:
             raise web.HTTPUnauthorized(text="log in or send Authorization: Bearer <token>")
         raise web.HTTPSeeOther("/login")
     request[STAFF_KEY], request[SESSION_KEY] = staff, session

@@ -1,7 +1,7 @@
-"""Server-side console sessions and login rate limiting.
+"""Server-side console sessions.
 
 A session is a random cookie token whose SHA-256 is stored with the staff id, a CSRF token bound to
-the session, and an expiry.  Failed logins are counted per account and per client address.
+the session, and an expiry.  (Failed logins are counted in :mod:`bot.console.throttle`.)
 """
 
 from __future__ import annotations
@@ -12,14 +12,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
 import sqlalchemy as sa
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, select
 
 from bot.staff import StaffMember, metadata, staff_table, token_digest, utcnow, member_from_row
 from bot.store.engine import Database
 
 _TZ = sa.DateTime(timezone=True)
-LOGIN_WINDOW = timedelta(minutes=15)
-MAX_FAILURES = 5
 
 sessions_table = sa.Table(
     "console_sessions",
@@ -31,15 +29,7 @@ sessions_table = sa.Table(
     sa.Column("created_at", _TZ, nullable=False),
     sa.Column("expires_at", _TZ, nullable=False),
 )
-login_attempts_table = sa.Table(
-    "login_attempts",
-    metadata,
-    sa.Column("id", sa.Integer, primary_key=True),
-    sa.Column("email", sa.String(254), nullable=False),
-    sa.Column("ip", sa.String(64), nullable=False),
-    sa.Column("at", _TZ, nullable=False),
-    sa.Column("succeeded", sa.Boolean, nullable=False),
-)
+
 
 @dataclass(frozen=True)
 class ConsoleSession:
@@ -48,11 +38,13 @@ class ConsoleSession:
     staff: StaffMember
     expires_at: datetime
 
+
 def csrf_matches(expected: str, given: object) -> bool:
     return isinstance(given, str) and bool(given) and hmac.compare_digest(expected.encode(), given.encode("utf-8", "replace"))
 
+
 class SessionStore:
-    """Sessions and login attempts in the relationship store's database."""
+    """Sessions in the relationship store's database."""
 
     def __init__(self, database: Database, lifetime: timedelta) -> None:
         self._db = database
@@ -81,34 +73,15 @@ class SessionStore:
             .where(sessions_table.c.token_hash == token_digest(token))
         )
         row = await self._db.run(lambda connection: connection.execute(statement).first(), write=False)
-        if row is None or not row.enabled or _aware(row.expires_at) <= utcnow():
+        if row is None or not row.enabled or utc_aware(row.expires_at) <= utcnow():
             return None
-        return ConsoleSession(token, row.csrf_token, member_from_row(row), _aware(row.expires_at))
+        return ConsoleSession(token, row.csrf_token, member_from_row(row), utc_aware(row.expires_at))
 
     async def end(self, token: str) -> None:
         async with self._db.write() as session:
             await session.execute(delete(sessions_table).where(sessions_table.c.token_hash == token_digest(token)))
 
-    async def locked_out(self, email: str, ip: str) -> bool:
-        """Too many recent failures for this account or from this address."""
-        since = utcnow() - LOGIN_WINDOW
-        failed = ~login_attempts_table.c.succeeded
-        recent = login_attempts_table.c.at >= since
-        async with self._db.read() as session:
-            by_email = await session.scalar(
-                select(func.count()).where(login_attempts_table.c.email == email[:254], failed, recent)
-            )
-            by_ip = await session.scalar(select(func.count()).where(login_attempts_table.c.ip == ip[:64], failed, recent))
-        return int(by_email or 0) >= MAX_FAILURES or int(by_ip or 0) >= MAX_FAILURES
 
-    async def record_attempt(self, email: str, ip: str, succeeded: bool) -> None:
-        now = utcnow()
-        async with self._db.write() as session:
-            await session.execute(login_attempts_table.delete().where(login_attempts_table.c.at < now - LOGIN_WINDOW))
-            await session.execute(
-                login_attempts_table.insert().values(email=email[:254], ip=ip[:64], at=now, succeeded=succeeded)
-            )
-
-def _aware(value: datetime) -> datetime:
+def utc_aware(value: datetime) -> datetime:
     """SQLite hands back naive datetimes; they were written in UTC."""
     return value if value.tzinfo is not None else value.replace(tzinfo=timezone.utc)

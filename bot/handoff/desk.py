@@ -7,11 +7,11 @@ the transcript, and survive Rasa being down.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Callable
 
+from bot import boundary
 from bot.handoff.canned import CannedReply
 from bot.handoff.outbox import Outbox
 from bot.handoff.rasa_api import RasaClient, bot_event, handoff_ended_event, resume_event
@@ -25,13 +25,12 @@ MAX_TEAM = 64
 # Rasa's rules (which expect a listen before each message) would not match and the bot would
 # answer "sorry, I didn't get that".
 HANDBACK_ACTIONS = ("utter_handoff_back", "utter_ask_rating", "action_listen")
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 ChangeListener = Callable[[str, Ticket], None]
 
 
-class DeskInputError(ValueError):
-    """Staff input the desk refuses (empty, too long, wrong type); the message says which."""
+class DeskInputError(boundary.BadInput):
+    """Staff input the desk refuses (empty, too long, wrong type); the message says which, ``status`` the 4xx."""
 
 
 class NotTicketHolder(Exception):
@@ -79,20 +78,23 @@ class Profile:
 
 
 def check_text(value: object, what: str, limit: int) -> str:
-    """Non-empty text of at most ``limit`` characters, without control characters."""
-    if not isinstance(value, str):
-        raise DeskInputError(f"{what} must be text")
-    text = value.strip()
-    if not text:
-        raise DeskInputError(f"{what} must not be empty")
-    if len(text) > limit:
-        raise DeskInputError(f"{what} must be at most {limit} characters")
-    if _CONTROL.search(text):
-        raise DeskInputError(f"{what} must not contain control characters")
+    """Text staff wrote (:func:`bot.boundary.check_text`: valid Unicode, bounded, control characters
+    removed), stripped, and with something visible in it."""
+    text = boundary.check_text(value, what, max_chars=limit).strip()
+    if boundary.is_blank(text):
+        raise DeskInputError(f"'{what}' must not be empty")
     return text
 
 
+def check_team(value: object) -> str:
+    """A team's name: text (not a number) that is an identifier (:func:`bot.boundary.check_identifier`)."""
+    if not isinstance(value, str):
+        raise DeskInputError("'team' must be a string")
+    return boundary.check_identifier(value, "team", max_chars=MAX_TEAM).strip()
+
+
 def check_id(value: object, what: str) -> int:
+    """A row id from a path or a body: a whole number 1..2**31-1, or ASCII digits that spell one."""
     if isinstance(value, bool):
         raise DeskInputError(f"{what} must be a positive integer")
     if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 10:
@@ -100,6 +102,11 @@ def check_id(value: object, what: str) -> int:
     if not isinstance(value, int) or not 1 <= value <= 2**31 - 1:
         raise DeskInputError(f"{what} must be a positive integer")
     return value
+
+
+def _absent(value: object) -> bool:
+    """A field left out (JSON null, or an empty form field)."""
+    return value is None or value == ""
 
 
 def transcript_from_events(events: list[dict[str, Any]]) -> list[TranscriptLine]:
@@ -192,7 +199,7 @@ class Desk:
 
     async def reply(self, ticket_id: object, staff: StaffMember, text: object) -> bool:
         """Send a reply into the customer's channel; False when it waits in the outbox for Rasa."""
-        body = check_text(text, "reply", MAX_REPLY)
+        body = check_text(text, "text", MAX_REPLY)
         ticket = self._require_holder(await self.ticket(ticket_id), staff)
         return await self._say(ticket, staff, body)
 
@@ -200,20 +207,21 @@ class Desk:
         self, ticket_id: object, staff: StaffMember, *, to_staff_id: object = None, team: object = None
     ) -> Ticket:
         """To another desk member (they hold it now) or to a team's queue (waiting again)."""
-        if to_staff_id in (None, "") and team in (None, ""):
-            raise DeskInputError("transfer needs a staff member or a team")
+        target_id = None if _absent(to_staff_id) else check_id(to_staff_id, "staff_id")
+        team_name = None if _absent(team) else check_team(team)
+        if target_id is None and team_name is None:
+            raise DeskInputError("transfer needs a staff_id or a team")
         ticket = await self.ticket(ticket_id)
         if ticket.status == "claimed":
             self._require_holder(ticket, staff)
         target = None
-        if to_staff_id not in (None, ""):
+        if target_id is not None:
             try:
-                target = await self._staff.get(check_id(to_staff_id, "staff id"))
+                target = await self._staff.get(target_id)
             except StaffNotFound as exc:
                 raise DeskInputError("no such staff member") from exc
             if not target.enabled or not target.uses_desk:
                 raise DeskInputError(f"{target.name} cannot take desk conversations")
-        team_name = None if team in (None, "") else check_text(team, "team", MAX_TEAM)
         moved = await self._store.transfer_ticket(ticket.id, staff_id=target.id if target else None, team=team_name)
         if target is not None and target.id != ticket.assigned_staff_id:
             await self._say(moved, target, f"{target.first_name} from our team has joined.", signed=False)
@@ -233,7 +241,7 @@ class Desk:
 
     async def add_note(self, ticket_id: object, staff: StaffMember, text: object) -> Note:
         """A private note on the person, never shown to the customer."""
-        body = check_text(text, "note", MAX_NOTE)
+        body = check_text(text, "text", MAX_NOTE)
         ticket = await self.ticket(ticket_id)
         return await self._store.add_note(
             person_id=ticket.person_id, author_id=staff.id, author_name=staff.name, text=body, ticket_id=ticket.id

@@ -95,9 +95,16 @@ def set_sqlite_pragmas(dbapi_connection: Any) -> None:
     cursor.close()
 
 
+def _decode_text(value: bytes) -> str:
+    """SQLite text as ``str``; bytes that are not UTF-8 (a lone surrogate an older version let in) become U+FFFD."""
+    return value.decode("utf-8", "replace")
+
+
 def _on_sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
     # Hand transaction control to our "begin" hook instead of the driver's implicit BEGIN.
     dbapi_connection.isolation_level = None
+    # One row that is not UTF-8 must not make every read of it fail (sqlite3's default decoder is strict).
+    getattr(dbapi_connection, "driver_connection", dbapi_connection).text_factory = _decode_text
     set_sqlite_pragmas(dbapi_connection)
 
 

@@ -1,13 +1,15 @@
 """Serving the web chat on the console app: ``/chat``, ``/chat/embed.js``, ``/chat/static/*``.
 
 No inline scripts: the socket URL reaches the page in a ``<meta>`` tag, so the page runs under a
-strict Content-Security-Policy whose only exception is ``connect-src`` to the Rasa server.
+strict Content-Security-Policy whose only exception is ``connect-src`` to the Rasa server.  The socket
+URL comes from the settings (``RAPPORT_WEBCHAT_SOCKET_URL``, else Rasa's own URL), read once at
+start-up, never from the request: a forged ``Host`` header cannot point the page or its CSP elsewhere.
 """
 
 from __future__ import annotations
 
 import html
-import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -15,37 +17,38 @@ from urllib.parse import urlsplit
 from aiohttp import web
 
 from bot import settings as settings_module
+from bot.settings import Settings
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 _PAGE_TEMPLATE = "chat.html"
-_HOST = re.compile(r"^([A-Za-z0-9.-]{1,253}|\[[0-9A-Fa-f:.]{2,45}\])(?::\d{1,5})?$")
+_SECURE = {"https": "wss", "wss": "wss"}
 
 
 @dataclass(frozen=True)
 class WebchatConfig:
-    rasa_port: int
-    socket_url: str  # empty: this host on rasa_port
+    socket_url: str
+    connect_src: tuple[str, ...]  # extra origins the page may connect to (RAPPORT_CHAT_CONNECT_SRC)
     page_template: str
 
 
 WEBCHAT = web.AppKey("webchat", WebchatConfig)
 
 
-def socket_url(request: web.Request, config: WebchatConfig) -> str:
-    """The configured Rasa socket.io origin, else this host on Rasa's port."""
-    if config.socket_url:
-        return config.socket_url.rstrip("/")
-    rasa_port = config.rasa_port
-    match = _HOST.match(request.host or "")
-    host = match.group(1) if match else "127.0.0.1"  # a forged Host header must not reach the CSP
-    return f"{request.scheme}://{host}:{rasa_port}"
+def socket_url(settings: Settings) -> str:
+    """Where the page's socket.io client connects: the configured URL, else the Rasa server's."""
+    return (settings.channels.webchat_socket_url or settings.rasa_url).rstrip("/")
 
 
-def chat_csp(rasa_origin: str) -> str:
+def socket_origins(url: str) -> tuple[str, str]:
+    """The origin of ``url`` in its http(s) and ws(s) forms (socket.io starts with one, may upgrade)."""
+    parts = urlsplit(url)
+    secure = parts.scheme in _SECURE
+    return f"{'https' if secure else 'http'}://{parts.netloc}", f"{'wss' if secure else 'ws'}://{parts.netloc}"
+
+
+def chat_csp(rasa_origin: str, extra: Iterable[str] = ()) -> str:
     """The Content-Security-Policy the chat page needs: ours, plus connect-src to Rasa (http + ws)."""
-    parts = urlsplit(rasa_origin)
-    ws_scheme = "wss" if parts.scheme == "https" else "ws"
-    connect = f"'self' {parts.scheme}://{parts.netloc} {ws_scheme}://{parts.netloc}"
+    connect = " ".join(dict.fromkeys(["'self'", *socket_origins(rasa_origin), *extra]))
     return "; ".join([
         "default-src 'none'",
         "script-src 'self'",
@@ -60,13 +63,12 @@ def chat_csp(rasa_origin: str) -> str:
 
 async def chat_page(request: web.Request) -> web.Response:
     config = request.app[WEBCHAT]
-    rasa_origin = socket_url(request, config)
-    page = config.page_template.replace("{{SOCKET_URL}}", html.escape(rasa_origin, quote=True))
+    page = config.page_template.replace("{{SOCKET_URL}}", html.escape(config.socket_url, quote=True))
     return web.Response(
         text=page, content_type="text/html",
-        headers={"Content-Security-Policy": chat_csp(rasa_origin), "Cache-Control": "no-store",
+        headers={"Content-Security-Policy": chat_csp(config.socket_url, config.connect_src), "Cache-Control": "no-store",
                  "X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer"},
-    )
+    )  # fmt: skip
 
 
 async def embed_script(request: web.Request) -> web.FileResponse:
@@ -82,8 +84,8 @@ def add_webchat_routes(app: web.Application) -> None:
 
     settings = app.get(SETTINGS) or settings_module.load()
     app[WEBCHAT] = WebchatConfig(
-        rasa_port=settings.rasa_port,
-        socket_url=settings.channels.webchat_socket_url,
+        socket_url=socket_url(settings),
+        connect_src=settings.console.chat_connect_src,
         page_template=(STATIC_DIR / _PAGE_TEMPLATE).read_text(encoding="utf-8"),
     )
     app.router.add_get("/chat", chat_page)

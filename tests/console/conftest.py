@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, Awaitable, Callable
 
 import pytest
+import sqlalchemy as sa
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
@@ -146,3 +147,9 @@ async def open_ticket(client: TestClient, sender_id: str = "cust-1", summary: st
     store = client.app[STORE]
     person = await store.resolve_person("rest", sender_id)
     return await store.create_ticket(person_id=person.id, channel="rest", sender_id=sender_id, team="support", summary=summary)
+
+
+async def count_rows(client: TestClient, table: str) -> int:
+    """Rows in one of the store's tables (what a refused request must not have added to)."""
+    statement = sa.text(f"SELECT count(*) FROM {table}")  # table names come from the tests only
+    return int(await client.app[STORE].database.run(lambda c: c.execute(statement).scalar_one(), write=False))

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-import pytest
+import time
 
-from bot.console.keys import STAFF
-from tests.console.conftest import add_staff, login, open_ticket
+import pytest
+from yarl import URL
+
+from bot.console.keys import STAFF, STORE
+from tests.console.conftest import add_staff, count_rows, login, open_ticket
 
 API_BODY_ROUTES = ["reply", "notes", "transfer"]
 FORM_ROUTES = ["reply", "notes", "transfer", "claim", "close"]
@@ -31,7 +34,7 @@ BAD_BODIES = [
     (b'{"text": ["a"]}', JSON, 400),
     (b'{"text": null}', JSON, 400),
     (b'{"text": "   "}', JSON, 400),
-    (b'{"text": "bell\\u0007"}', JSON, 400),
+    (b'{"text": "\\u0007"}', JSON, 400),
     (b'{"text": "x"}', {"Content-Type": "text/plain"}, 415),
     (b'{"text": "x"}', {}, 415),
     (b'{"text": "' + b"x" * 70_000 + b'"}', JSON, 413),
@@ -42,7 +45,7 @@ BAD_BODIES = [
 @pytest.mark.parametrize(("body", "headers", "status"), BAD_BODIES)
 async def test_api_routes_answer_bad_bodies_with_clear_4xx(client, claimed, route, body, headers, status):
     ticket, auth = claimed
-    if route == "transfer" and body in (b'{"text": 12}', b'{"text": ["a"]}', b'{"text": null}', b'{"text": "   "}', b'{"text": "bell\\u0007"}'):
+    if route == "transfer" and body in (b'{"text": 12}', b'{"text": ["a"]}', b'{"text": null}', b'{"text": "   "}', b'{"text": "\\u0007"}'):
         body = body.replace(b'"text"', b'"team"')
     response = await client.post(f"/api/tickets/{ticket.id}/{route}", data=body, headers={**auth, **headers})
     assert response.status == status, await response.text()
@@ -55,7 +58,7 @@ async def test_text_length_limits(client, claimed, route, limit):
     ok = await client.post(f"/api/tickets/{ticket.id}/{route}", json={"text": "x" * limit}, headers=auth)
     assert ok.status in (200, 201)
     too_long = await client.post(f"/api/tickets/{ticket.id}/{route}", json={"text": "x" * (limit + 1)}, headers=auth)
-    assert too_long.status == 400 and str(limit) in (await too_long.json())["error"]["message"]
+    assert too_long.status == 413 and str(limit) in (await too_long.json())["error"]["message"]
 
 
 async def test_transfer_needs_a_valid_target(client, claimed):
@@ -109,3 +112,150 @@ async def test_staff_form_validates_every_field(client):
     assert (await client.post("/staff", data=good)).status == 409
     assert (await client.post("/staff/disable", data={"csrf_token": csrf, "email": "ada@example.com"})).status == 400
     assert (await client.post("/staff/disable", data={"csrf_token": csrf, "email": "nobody@example.com"})).status == 404
+
+
+# --- what the boundary refuses: invalid Unicode, deep nesting, wrong types, blank text ---------
+
+LONE_SURROGATE = b'"\\ud800"'  # a lone UTF-16 surrogate as a JSON escape, as a client sends it
+DEEP = b"[" * 1000 + b"1" + b"]" * 1000
+
+
+def _ids(values):
+    return [f"case{i}" for i, _ in enumerate(values)]
+
+
+REFUSED_JSON = [
+    ("reply", b'{"text": ' + LONE_SURROGATE + b"}"),
+    ("reply", b'{"text": "ok \\udfff then"}'),
+    ("reply", b'{"text": "fine", "\\ud800": 1}'),  # a key is text too
+    ("reply", b'{"text": ' + DEEP + b"}"),
+    ("reply", DEEP),
+    ("reply", b'{"a":' * 1000 + b"1" + b"}" * 1000),
+    ("reply", b'{"text": NaN}'),
+    ("reply", b'{"text": "\\u200b\\u00a0\\u3000"}'),  # nothing visible
+    ("reply", b'{"text": "\\u0000\\u0007"}'),  # only control characters
+    ("notes", b'{"text": ' + LONE_SURROGATE + b"}"),
+    ("notes", b'{"text": ' + DEEP + b"}"),
+    ("notes", b'{"text": {"nested": "object"}}'),
+    ("notes", b'{"text": true}'),
+    ("transfer", b'{"team": ' + LONE_SURROGATE + b"}"),
+    ("transfer", b'{"team": ' + DEEP + b"}"),
+    ("transfer", b'{"staff_id": [2]}'),
+    ("transfer", b'{"staff_id": {"id": 2}}'),
+    ("transfer", b'{"staff_id": 2.5}'),
+    ("transfer", b'{"team": 5}'),
+    ("transfer", b'{"team": ["orders"]}'),
+    ("transfer", b'{"team": "or\\u0000ders"}'),
+    ("transfer", b'{"team": "\\u200b"}'),
+]
+
+
+@pytest.mark.parametrize(("route", "body"), REFUSED_JSON, ids=_ids(REFUSED_JSON))
+async def test_api_refuses_invalid_unicode_deep_nesting_and_wrong_types_with_a_json_4xx(
+    client, claimed, fake_rasa, route, body
+):
+    ticket, auth = claimed
+    calls, notes, outbox = len(fake_rasa.calls), await count_rows(client, "staff_notes"), await count_rows(client, "handoff_outbox")
+    started = time.perf_counter()
+    response = await client.post(f"/api/tickets/{ticket.id}/{route}", data=body, headers={**auth, **JSON})
+    assert time.perf_counter() - started < 1.0
+    assert 400 <= response.status < 500, await response.text()
+    error = (await response.json())["error"]
+    assert error["status"] == response.status and error["message"]
+    assert len(fake_rasa.calls) == calls
+    assert await count_rows(client, "staff_notes") == notes
+    assert await count_rows(client, "handoff_outbox") == outbox
+    assert (await client.app[STORE].get_ticket(ticket.id)).team == ticket.team
+
+
+@pytest.mark.parametrize("route", ["reply", "notes"])
+async def test_a_refused_lone_surrogate_leaves_the_ticket_page_working(client, claimed, route):
+    ticket, auth = claimed
+    refused = await client.post(f"/api/tickets/{ticket.id}/{route}", data=b'{"text": "\\ud800"}', headers={**auth, **JSON})
+    assert refused.status == 400
+    assert "Unicode" in (await refused.json())["error"]["message"]
+    page = await client.get(f"/desk/tickets/{ticket.id}", headers=auth)
+    assert page.status == 200
+    for path in ("", "/transcript", "/notes", "/profile"):
+        assert (await client.get(f"/api/tickets/{ticket.id}{path}", headers=auth)).status == 200, path
+
+
+async def test_control_characters_are_removed_from_a_staff_reply_before_it_reaches_the_customer(client, claimed, fake_rasa):
+    ticket, auth = claimed
+    response = await client.post(f"/api/tickets/{ticket.id}/reply", json={"text": "bell\u0007 and \x1b[31mred"}, headers=auth)
+    assert response.status == 200
+    assert fake_rasa.posted("/tracker/events")[-1]["body"][0]["text"] == "Ann: bell and [31mred"
+
+
+@pytest.fixture
+async def agent_form(client, fake_rasa):
+    """A logged-in agent holding a ticket through the pages: (ticket, csrf token)."""
+    await add_staff(client, "ann@example.com")
+    csrf = await login(client, "ann@example.com")
+    ticket = await open_ticket(client)
+    assert (await client.post(f"/desk/tickets/{ticket.id}/claim", data={"csrf_token": csrf}, allow_redirects=False)).status == 303
+    return ticket, csrf
+
+
+REFUSED_FORMS = [
+    ("reply", "text=%ED%A0%80"),  # a surrogate encoded as UTF-8 bytes: not UTF-8
+    ("reply", "text=%00%07"),
+    ("reply", "text=%E2%80%8B"),  # a zero-width space alone
+    ("notes", "text=%ED%A0%80"),
+    ("notes", "text=%20%20"),
+    ("transfer", "team=or%00ders"),
+    ("transfer", "staff_id=abc"),
+    ("transfer", "staff_id=-1"),
+    ("transfer", "staff_id=99999999999999999999999"),
+    ("transfer", "team=" + "t" * 65),
+]
+
+
+@pytest.mark.parametrize(("route", "fields"), REFUSED_FORMS, ids=_ids(REFUSED_FORMS))
+async def test_forms_refuse_bad_fields_with_a_4xx_page_and_store_nothing(client, agent_form, fake_rasa, route, fields):
+    ticket, csrf = agent_form
+    calls, notes = len(fake_rasa.calls), await count_rows(client, "staff_notes")
+    response = await client.post(
+        f"/desk/tickets/{ticket.id}/{route}", data=f"csrf_token={csrf}&{fields}".encode(), headers=FORM, allow_redirects=False
+    )
+    assert 400 <= response.status < 500 and response.headers["Content-Type"].startswith("text/html")
+    assert "role=\"alert\"" in await response.text()
+    assert len(fake_rasa.calls) == calls and await count_rows(client, "staff_notes") == notes
+
+
+async def test_staff_form_refuses_control_characters_in_names_and_emails(client):
+    await add_staff(client, "ada@example.com", role="admin")
+    csrf = await login(client, "ada@example.com")
+    good = {"csrf_token": csrf, "email": "bo@example.com", "name": "Bo Li", "role": "agent", "password": "a" * 12}
+    for field, value in (("name", "Bo\x00Li"), ("name", "\u200b"), ("email", "bo\x00@example.com"), ("role", "agent\x00")):
+        response = await client.post("/staff", data={**good, field: value})
+        assert response.status == 400, (field, value)
+    assert await count_rows(client, "staff") == 1
+    refused = await client.post("/staff/disable", data={"csrf_token": csrf, "email": "ada\x00@example.com"})
+    assert refused.status == 400
+
+
+BAD_TICKET_IDS = ["%ED%A0%80", "99999999999999999999999", "-1", "0", "%D9%A1", "1.5", "%00", "1%0A", "abc", "%ff"]
+
+
+@pytest.mark.parametrize("ticket_id", BAD_TICKET_IDS)
+async def test_bad_ticket_ids_in_the_path_answer_400_or_404(client, claimed, ticket_id):
+    _ticket, auth = claimed
+    for method, path in (("GET", ""), ("GET", "/transcript"), ("GET", "/profile"), ("GET", "/notes"), ("POST", "/claim"),
+                         ("POST", "/reply"), ("POST", "/notes"), ("POST", "/close"), ("POST", "/transfer")):  # fmt: skip
+        api = await client.request(
+            method, URL(f"/api/tickets/{ticket_id}{path}", encoded=True), data=b'{"text": "hi", "team": "orders"}',
+            headers={**auth, **JSON},
+        )  # fmt: skip
+        assert api.status in (400, 404), (method, path, api.status)
+        assert (await api.json())["error"]["status"] == api.status
+        page = await client.request(method, URL(f"/desk/tickets/{ticket_id}{path}", encoded=True), data=b"text=hi", headers={**auth, **FORM})
+        assert page.status in (400, 404, 405), (method, path, page.status)
+
+
+async def test_hostile_query_strings_are_ignored_by_routes_that_take_none(client, claimed):
+    ticket, auth = claimed
+    query = "?x=%ff&y=%ED%A0%80&z=%00&" + "k=" + "v" * 2000 + "&a[]=1&a[]=2&%zz"
+    for path in ("/api/queue", f"/api/tickets/{ticket.id}", f"/desk/tickets/{ticket.id}", "/desk", "/api/me"):
+        response = await client.get(URL(path + query, encoded=True), headers=auth)
+        assert response.status == 200, path

@@ -87,3 +87,17 @@ async def test_a_delivered_staff_reply_is_read_at_once_not_at_the_next_poll(clie
         message = await _next(ws, "message", timeout=2.0)
     assert time.monotonic() - started < 1.0
     assert (message["ticket_id"], message["who"], message["text"], message["staff_name"]) == (ticket.id, "staff", "Ann: on it", "Ann")
+
+
+async def test_a_lone_surrogate_in_the_tracker_reaches_staff_as_a_replacement_character(client, console_settings):
+    await add_staff(client, "ann@example.com")
+    await login(client, "ann@example.com")
+    await open_ticket(client, "cust-live")
+    tracker = console_settings.var_dir / "tracker.db"
+    async with client.ws_connect("/ws") as ws:
+        await asyncio.sleep(0.4)
+        add_tracker_event(tracker, "cust-live", "user", "hi \ud800 there")  # stored by Rasa as a \ud800 escape
+        first = await _next(ws, "message")
+        add_tracker_event(tracker, "cust-live", "user", "still listening?")
+        second = await _next(ws, "message")
+    assert first["text"] == "hi \ufffd there" and second["text"] == "still listening?"

@@ -1,16 +1,40 @@
-"""Logging in: argon2id passwords, session cookies, login CSRF, rate limiting, disabled accounts."""
+"""Logging in: argon2id passwords, session cookies, login CSRF, throttling that cannot lock everyone out, disabled accounts."""
 
 from __future__ import annotations
 
-from bot.console.keys import STAFF, STORE
+from contextlib import asynccontextmanager
+from datetime import timedelta
+from typing import AsyncIterator
+
+import aiohttp
+import sqlalchemy as sa
+
+from bot.console.keys import STAFF, STORE, THROTTLE
+from bot.console.throttle import PER_ACCOUNT, PER_ACCOUNT_AND_ADDRESS, PER_ADDRESS, WINDOW, login_attempts_table
+from bot.staff import utcnow
 from tests.console.conftest import PASSWORD, add_staff, form_csrf, login
 
 
-async def _attempt(client, email: str, password: str):
-    page = await (await client.get("/login")).text()
-    return await client.post(
-        "/login", data={"csrf_token": form_csrf(page), "email": email, "password": password}, allow_redirects=False
-    )
+async def _attempt(client, email: str, password: str, via: aiohttp.ClientSession | None = None):
+    """One login through the form, from the test client or from ``via`` (another client address)."""
+    if via is None:
+        page = await (await client.get("/login")).text()
+        return await client.post(
+            "/login", data={"csrf_token": form_csrf(page), "email": email, "password": password}, allow_redirects=False
+        )
+    page = await (await via.get(client.make_url("/login"))).text()
+    return await via.post(
+        client.make_url("/login"), data={"csrf_token": form_csrf(page), "email": email, "password": password},
+        allow_redirects=False,
+    )  # fmt: skip
+
+
+@asynccontextmanager
+async def from_address(address: str) -> AsyncIterator[aiohttp.ClientSession]:
+    """A browser on another machine: its connections leave from ``address`` (any 127.x.y.z is loopback)."""
+    connector = aiohttp.TCPConnector(local_addr=(address, 0), force_close=True)
+    async with aiohttp.ClientSession(connector=connector, cookie_jar=aiohttp.CookieJar(unsafe=True)) as session:
+        yield session
 
 
 async def test_login_sets_an_httponly_lax_session_cookie_and_passwords_are_argon2id(client):
@@ -51,11 +75,80 @@ async def test_five_failures_lock_the_account_for_fifteen_minutes_even_with_the_
     assert "Too many failed logins" in await locked.text()
 
 
-async def test_failures_from_one_address_against_many_accounts_are_limited_too(client):
+async def test_a_locked_account_does_not_lock_out_another_account_from_the_same_address(client):
     await add_staff(client, "ann@example.com")
-    for number in range(5):
-        await _attempt(client, f"guess{number}@example.com", "whatever password")
+    await add_staff(client, "bob@example.com")
+    for _ in range(PER_ACCOUNT_AND_ADDRESS):
+        assert (await _attempt(client, "ann@example.com", "wrong password!")).status == 401
     assert (await _attempt(client, "ann@example.com", PASSWORD)).status == 429
+    assert (await _attempt(client, "bob@example.com", PASSWORD)).status == 303
+
+
+async def test_an_account_locked_from_one_address_still_logs_in_from_another(client):
+    await add_staff(client, "ann@example.com")
+    for _ in range(PER_ACCOUNT_AND_ADDRESS):
+        await _attempt(client, "ann@example.com", "wrong password!")
+    assert (await _attempt(client, "ann@example.com", PASSWORD)).status == 429
+    async with from_address("127.0.0.2") as elsewhere:
+        assert (await _attempt(client, "ann@example.com", PASSWORD, via=elsewhere)).status == 303
+
+
+async def test_twenty_failures_for_one_account_from_many_addresses_lock_that_account_everywhere(client):
+    await add_staff(client, "ann@example.com")
+    await add_staff(client, "bob@example.com")
+    addresses = [f"127.0.0.{n}" for n in range(2, 2 + PER_ACCOUNT // (PER_ACCOUNT_AND_ADDRESS - 1))]
+    for address in addresses:  # each address stays under its own limit of five
+        async with from_address(address) as guesser:
+            for _ in range(PER_ACCOUNT_AND_ADDRESS - 1):
+                assert (await _attempt(client, "ann@example.com", "wrong password!", via=guesser)).status == 401
+    async with from_address("127.0.0.99") as elsewhere:
+        locked = await _attempt(client, "ann@example.com", PASSWORD, via=elsewhere)
+        assert locked.status == 429 and "for this account" in await locked.text()
+        assert (await _attempt(client, "bob@example.com", PASSWORD, via=elsewhere)).status == 303
+    assert (await _attempt(client, "bob@example.com", PASSWORD)).status == 303
+
+
+async def test_a_hundred_failures_from_one_address_refuse_that_address_but_not_others(client):
+    await add_staff(client, "bob@example.com")
+    throttle = client.app[THROTTLE]
+    for number in range(PER_ADDRESS - 1):  # a proxy's address: many staff, each under their own limit
+        await throttle.failed(f"someone{number % 40}@example.com", "127.0.0.1")
+    assert (await _attempt(client, "guess@example.com", "wrong password!")).status == 401  # the hundredth
+    refused = await _attempt(client, "bob@example.com", PASSWORD)
+    assert refused.status == 429 and "from this address" in await refused.text()
+    async with from_address("127.0.0.2") as elsewhere:
+        assert (await _attempt(client, "bob@example.com", PASSWORD, via=elsewhere)).status == 303
+
+
+async def test_failures_older_than_fifteen_minutes_no_longer_count(client):
+    await add_staff(client, "ann@example.com")
+    for _ in range(PER_ACCOUNT_AND_ADDRESS):
+        await _attempt(client, "ann@example.com", "wrong password!")
+    locked = await _attempt(client, "ann@example.com", PASSWORD)
+    assert locked.status == 429
+    assert 0 < int(locked.headers["Retry-After"]) <= WINDOW.total_seconds() + 1
+    earlier = sa.update(login_attempts_table).values(at=utcnow() - WINDOW - timedelta(seconds=1))
+    await client.app[STORE].database.run(lambda connection: connection.execute(earlier))
+    assert (await _attempt(client, "ann@example.com", PASSWORD)).status == 303
+
+
+async def test_a_successful_login_clears_that_accounts_failures_from_that_address(client):
+    await add_staff(client, "ann@example.com")
+    for _ in range(PER_ACCOUNT_AND_ADDRESS - 1):
+        assert (await _attempt(client, "ann@example.com", "wrong password!")).status == 401
+    assert (await _attempt(client, "ann@example.com", PASSWORD)).status == 303
+    client.session.cookie_jar.clear()
+    for _ in range(PER_ACCOUNT_AND_ADDRESS - 1):
+        assert (await _attempt(client, "ann@example.com", "wrong password!")).status == 401
+    assert (await _attempt(client, "ann@example.com", PASSWORD)).status == 303
+
+
+async def test_what_cannot_be_an_email_is_refused_without_counting(client):
+    await add_staff(client, "ann@example.com")
+    for email in ("ann\x00@example.com", "\u200bann@example.com", "not-an-email", "", "a" * 300 + "@example.com"):
+        response = await _attempt(client, email, "wrong password!")
+        assert response.status == 400 and "name@example.com" in await response.text(), email
+    assert (await _attempt(client, "ann@example.com", PASSWORD)).status == 303
 
 
 async def test_disabled_staff_cannot_log_in_and_lose_their_sessions_and_tokens(client):

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 from typing import Any
+from urllib.parse import quote
 
 from hypothesis import strategies as st
 
@@ -107,3 +108,66 @@ def replace_at(document: Any, path: tuple[Any, ...], value: Any) -> Any:
         target = target[step]
     target[path[-1]] = value
     return copy
+# --- URLs, forms and content types (for HTTP servers: the console) ---------------------------------
+
+#: :data:`hostile_strings` without the very long ones (for keys, URLs and query strings).
+short_hostile_strings = st.one_of(
+    st.sampled_from(LONE_SURROGATES + CONTROL + MARKUP + ["", " ", "\t\n", "\u3000", "⭐" * 50]),
+    st.text(max_size=40),
+    st.builds(lambda a, s, b: a + s + b, st.text(max_size=8), st.sampled_from(LONE_SURROGATES + CONTROL),
+              st.text(max_size=8)),
+)
+
+
+def percent_encode(value: str) -> str:
+    """``value`` percent-encoded as raw bytes would be: a lone surrogate as its (invalid) UTF-8 bytes."""
+    return quote(value.encode("utf-8", "surrogatepass"), safe="")
+
+
+def form_bytes(fields: dict[str, str]) -> bytes:
+    """A URL-encoded form body as an attacker's client would write it (lone surrogates as %ED%A0%80...)."""
+    return "&".join(f"{percent_encode(key)}={percent_encode(value)}" for key, value in fields.items()).encode("ascii")
+
+
+#: Path segments where an id or a name is expected, already percent-encoded.
+hostile_path_segments = st.one_of(
+    st.sampled_from([
+        "%ED%A0%80", "%ff", "%00", "0", "-1", "1.5", "1e3", "99999999999999999999999", str(2**31), "%D9%A1",
+        "%EF%BC%91", "1%0A", "%20", "..", "..%2F..%2Fsettings.py", "%2e%2e%2f%2e%2e%2fetc%2fpasswd", "a" * 300,
+        "%3Cscript%3E", "enable%00", "x%2Fy",
+    ]),
+    short_hostile_strings.map(percent_encode),
+)
+
+#: Query strings (without the ``?``), already encoded: invalid UTF-8, NUL, repeated and huge parameters.
+hostile_query_strings = st.one_of(
+    st.sampled_from([
+        "x=%ff", "y=%ED%A0%80", "z=%00", "a[]=1&a[]=2", "%zz", "=&=&", "text=" + "v" * 4000, "limit=-1&offset=1e309",
+        "callback=alert(1)", "__proto__[x]=1",
+    ]),
+    st.dictionaries(short_hostile_strings, short_hostile_strings, max_size=4).map(lambda d: "&".join(f"{percent_encode(k)}={percent_encode(v)}" for k, v in d.items())),
+)
+
+#: Content-Type headers a server must not trust (``None``: no header at all).
+http_content_types = st.sampled_from([
+    "application/json", "application/x-www-form-urlencoded", "text/plain", "multipart/form-data; boundary=xyz",
+    "application/json; charset=utf-16", "application/x-www-form-urlencoded; charset=latin-1", "application/xml",
+    "", None,
+])
+
+
+def json_field_bytes(field: str, raw_value: str) -> bytes:
+    """``{"field": <raw_value>}`` with the value written as given (for what ``json.dumps`` cannot write)."""
+    return ("{" + json.dumps(field) + ": " + raw_value + "}").encode("utf-8", "surrogatepass")
+
+
+#: JSON values as text that :func:`json_bytes` cannot produce: deep nesting, NaN and Infinity, a lone
+#: surrogate escape, numbers too big for a float.
+NESTING_DEPTHS = [21, 100, 999, 1_000, 5_000, 20_000]  # just past MAX_JSON_DEPTH, to far past the recursion limit
+
+raw_json_values = st.one_of(
+    st.sampled_from(NESTING_DEPTHS).map(deep_json),
+    st.sampled_from(NESTING_DEPTHS).map(deep_object),
+    st.sampled_from(["NaN", "Infinity", "-Infinity", '"\\ud800"', '"a\\udfffb"', "1e999", "-0", "1" * 400,
+                     '"\\u0000"', '{"__proto__": {"x": 1}}']),
+)

@@ -59,3 +59,38 @@ async def test_forged_host_header_cannot_inject_into_the_csp(aiohttp_client, mon
     csp = answer.headers["Content-Security-Policy"]
     assert "evil" not in csp and "script-src 'self'" in csp
     assert "connect-src 'self' http://127.0.0.1:5005" in csp
+
+
+async def test_a_forged_host_header_reaches_neither_the_page_nor_the_csp(aiohttp_client, monkeypatch) -> None:
+    monkeypatch.delenv("RAPPORT_WEBCHAT_SOCKET_URL", raising=False)
+    monkeypatch.setenv("RAPPORT_HOST", "127.0.0.1")
+    monkeypatch.setenv("RAPPORT_RASA_PORT", "5005")
+    client = await aiohttp_client(_app())
+    for host in ("evil.example", "evil.example:5005", "[::1]", "127.0.0.1.evil.example"):
+        answer = await client.get("/chat", headers={"Host": host})
+        page, csp = await answer.text(), answer.headers["Content-Security-Policy"]
+        assert answer.status == 200
+        assert "evil" not in page and "evil" not in csp and "::1" not in csp, host
+        assert '<meta name="rapport-socket-url" content="http://127.0.0.1:5005">' in page
+        assert "connect-src 'self' http://127.0.0.1:5005 ws://127.0.0.1:5005;" in csp
+
+
+async def test_the_socket_url_comes_from_the_settings(aiohttp_client, monkeypatch) -> None:
+    monkeypatch.setenv("RAPPORT_WEBCHAT_SOCKET_URL", "https://chat.example.com/")
+    monkeypatch.setenv("RAPPORT_CHAT_CONNECT_SRC", "https://cdn.example.com")
+    client = await aiohttp_client(_app())
+    answer = await client.get("/chat", headers={"Host": "evil.example"})
+    assert '<meta name="rapport-socket-url" content="https://chat.example.com">' in await answer.text()
+    csp = answer.headers["Content-Security-Policy"]
+    assert "connect-src 'self' https://chat.example.com wss://chat.example.com https://cdn.example.com;" in csp
+    assert "evil" not in csp
+
+
+async def test_without_a_socket_url_the_page_uses_the_rasa_url_of_the_settings(aiohttp_client, monkeypatch) -> None:
+    monkeypatch.delenv("RAPPORT_WEBCHAT_SOCKET_URL", raising=False)
+    monkeypatch.setenv("RAPPORT_HOST", "rasa.internal")
+    monkeypatch.setenv("RAPPORT_RASA_PORT", "5055")
+    client = await aiohttp_client(_app())
+    answer = await client.get("/chat", headers={"Host": "console.example.com:8000"})
+    assert 'content="http://rasa.internal:5055"' in await answer.text()
+    assert "connect-src 'self' http://rasa.internal:5055 ws://rasa.internal:5055;" in answer.headers["Content-Security-Policy"]
