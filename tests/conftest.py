@@ -21,6 +21,26 @@ from tests.fakes.providers import provider_env, start_fakes  # noqa: E402
 from tests.support.stack import SHOP_SITE_PORT, Stack, start_stack  # noqa: E402
 
 
+#: Markers by cost, set from what a test uses, so the inner loop is `pytest -m "not stack and not browser"`.
+_STACK_FIXTURES = {"stack", "trained_model"}
+_BROWSER_FIXTURES = {"browser", "context"}
+_SERVICE_FIXTURES = {"postgres_url", "redis_url"}
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        used = set(getattr(item, "fixturenames", ()))
+        if used & _STACK_FIXTURES:
+            item.add_marker(pytest.mark.stack)
+        if used & _BROWSER_FIXTURES:
+            item.add_marker(pytest.mark.browser)
+        params = getattr(getattr(item, "callspec", None), "params", {})
+        if used & _SERVICE_FIXTURES or params.get("backend") == "postgres":
+            item.add_marker(pytest.mark.services)
+        if "tests/assistant/" in item.nodeid:
+            item.add_marker(pytest.mark.rasa_cli)
+
+
 def pytest_report_header(config: pytest.Config) -> str:
     strict = "on" if require_services() else "off"
     return f"rapport: RAPPORT_REQUIRE_SERVICES={strict} (unreachable services {'fail' if strict == 'on' else 'skip'})"

@@ -46,6 +46,7 @@ def test_without_the_patch_rasa_exits_on_the_same_error(sqlite_store):
         containment.install()
 
 
+@pytest.mark.services
 def test_a_missing_postgresql_schema_still_stops_the_server(contained, monkeypatch):
     need("PostgreSQL", "127.0.0.1", 5432)
     store = SQLTrackerStore(dialect="postgresql", host="127.0.0.1", port=5432, db="test", username="postgres")

@@ -14,6 +14,9 @@ from tests.support.tcp_proxy import TcpProxy
 
 PG_HOST, PG_PORT = "127.0.0.1", 5432
 
+pytestmark = pytest.mark.services  # PostgreSQL (and Redis) on this machine
+
+
 
 @pytest.fixture(scope="module")
 def store_proxy() -> Iterator[TcpProxy]:

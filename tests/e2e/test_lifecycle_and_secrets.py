@@ -95,7 +95,7 @@ def _state(pid: int) -> str:
         return "Z"
 
 
-@pytest.mark.stack
+
 def test_sigterm_stops_the_whole_stack_within_ten_seconds_and_frees_its_ports(trained_model, tmp_path: Path) -> None:
     own = start_stack(tmp_path / "var")
     children = list(own.children().values())
@@ -111,7 +111,7 @@ def test_sigterm_stops_the_whole_stack_within_ten_seconds_and_frees_its_ports(tr
     assert not any("killed" in line for line in own.output), "a process had to be killed:\n" + "\n".join(own.output[-10:])
 
 
-@pytest.mark.stack
+
 def test_children_die_with_the_launcher_even_when_it_is_killed(trained_model, tmp_path: Path) -> None:
     own = start_stack(tmp_path / "var")
     children = list(own.children().values())

@@ -14,6 +14,9 @@ from bot.launcher import endpoints_for
 from tests.support.services import need
 from tests.support.stack import Stack, start_stack
 
+pytestmark = pytest.mark.services  # PostgreSQL (and Redis) on this machine
+
+
 
 def test_endpoints_use_redis_lock_store_when_configured() -> None:
     base = settings_module.load()
