@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from aiohttp import web
 
 from bot.webchat import add_webchat_routes, chat_csp
@@ -24,11 +26,12 @@ async def test_page_points_at_rasa_on_the_same_host_and_has_no_inline_script(aio
     assert "connect-src 'self' http://127.0.0.1:5999 ws://127.0.0.1:5999" in answer.headers["Content-Security-Policy"]
 
 
-async def test_configured_socket_url_is_escaped_into_the_page(aiohttp_client, monkeypatch) -> None:
+def test_a_socket_url_that_is_not_an_origin_is_refused_before_anything_starts(monkeypatch) -> None:
+    from bot import settings as settings_module
+
     monkeypatch.setenv("RAPPORT_WEBCHAT_SOCKET_URL", 'https://chat.example.com/"><script>x</script>')
-    client = await aiohttp_client(_app())
-    page = await (await client.get("/chat")).text()
-    assert "<script>x</script>" not in page and "&quot;&gt;&lt;script&gt;" in page
+    with pytest.raises(settings_module.SettingsError, match="RAPPORT_WEBCHAT_SOCKET_URL must be an origin"):
+        settings_module.load_channels()
 
 
 def test_csp_allows_secure_websockets_for_an_https_rasa() -> None:
