@@ -18,6 +18,7 @@ from typing import Iterator
 
 import pytest
 
+from tests.support.on_disk import files_holding, under
 from tests.support.socketio_client import SocketCustomer
 from tests.support.stack import ROOT, Stack, start_stack
 
@@ -57,17 +58,6 @@ def export(stack: Stack, channel: str, sender: str) -> dict:
     return json.loads(result.stdout)
 
 
-def files_holding(var_dir: Path, needles: list[str]) -> dict[str, list[str]]:
-    """file (relative to var/) -> the needles found in it, as UTF-8 or UTF-16 (LE or BE) bytes."""
-    found: dict[str, list[str]] = {}
-    for path in sorted(p for p in var_dir.rglob("*") if p.is_file()):
-        data = path.read_bytes()
-        hits = [n for n in needles if any(n.encode(codec) in data for codec in ("utf-8", "utf-16-le", "utf-16-be"))]
-        if hits:
-            found[str(path.relative_to(var_dir))] = hits
-    return found
-
-
 async def test_forget_me_leaves_no_trace_of_the_person_in_any_file_under_var(own_stack: Stack) -> None:
     stack = own_stack
     me = "disk-" + uuid.uuid4().hex[:10]
@@ -91,13 +81,13 @@ async def test_forget_me_leaves_no_trace_of_the_person_in_any_file_under_var(own
     assert {i["channel"] for i in export(stack, "rest", me)["identities"]} >= {"rest", "socketio"}
 
     needles = [NAME, me, web.session_id, *words, greeting.split(".")[0]]
-    before = files_holding(stack.var_dir, needles)
+    before = files_holding(under(stack.var_dir), needles, root=stack.var_dir)
     assert any(name.startswith("tracker.db") for name in before), before  # the scan sees what is there
 
     assert "erase" in texts(stack.say(me, "forget me")).lower()
     assert "erased" in texts(stack.say(me, "yes")).lower()
 
-    assert files_holding(stack.var_dir, needles) == {}
+    assert files_holding(under(stack.var_dir), needles, root=stack.var_dir) == {}
     # Everyone else is still remembered.
     assert export(stack, "rest", bystander)["person"]["name"] == BYSTANDER_NAME
     assert BYSTANDER_NAME.encode() in b"".join(p.read_bytes() for p in stack.var_dir.glob("rapport.db*"))
