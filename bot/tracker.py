@@ -134,7 +134,7 @@ class RapportTrackerStore(SQLTrackerStore):
         url = self.engine.url
         on_file = self.engine.dialect.name == "sqlite" and url.database not in (None, "", ":memory:")
         if on_file and (empty_wal or deleted):
-            from bot.store.engine import truncate_wal  # (here, not at the top: the module's imports are not ours)
+            from bot.store.engine import truncate_wal
 
             def checkpoint() -> None:
                 raw = self.engine.raw_connection()

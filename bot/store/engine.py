@@ -140,13 +140,15 @@ class Checkpoint:
 
 
 def truncate_wal(dbapi_connection: Any, name: str) -> Checkpoint:
-    """Copy the WAL into the database file and cut it to zero bytes, on a connection outside a transaction.
+    """Copy the WAL into the database file and cut it to zero bytes (stdlib ``sqlite3``, no open transaction).
 
     Old page images in the WAL are the last copy of rows just deleted.  A reader holding a snapshot
     blocks the truncation: each try waits ``CHECKPOINT_BUSY_TIMEOUT_MS``, and the tries stop after
-    about a second; then one log line (naming the database file ``name``, nothing else) says so and
-    the log is emptied by a later checkpoint instead.  Blocking: call it in a thread.
+    about a second.  Then, or when SQLite refuses the checkpoint, one log line (naming the database
+    file ``name``, nothing else) says so and a later checkpoint empties the log instead: the rows
+    are deleted either way, so the erasure goes on.  Blocking: call it in a thread.
     """
+    result = Checkpoint(busy=True, log_frames=-1, checkpointed_frames=-1, attempts=0)
     cursor = dbapi_connection.cursor()
     try:
         cursor.execute(f"PRAGMA busy_timeout={CHECKPOINT_BUSY_TIMEOUT_MS}")
@@ -156,23 +158,27 @@ def truncate_wal(dbapi_connection: Any, name: str) -> Checkpoint:
             if result.complete or pause is None:
                 break
             time.sleep(pause)
+    except sqlite3.OperationalError as exc:  # I/O or locking trouble: reported below, like a busy reader
+        logger.warning("checkpoint of %s failed: %s", name, exc)
     finally:
-        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")  # the connection may be pooled
         cursor.close()
     if not result.complete:
         logger.warning(
-            "the write-ahead log of %s could not be emptied after %d tries (%d of %d pages copied; a reader "
-            "held it): erased rows stay in it until a later checkpoint",
+            "the write-ahead log of %s could not be emptied (%d tries, %d of %d pages copied): "
+            "erased rows stay in it until a later checkpoint",
             name, result.attempts, result.checkpointed_frames, result.log_frames,
         )
     return result
 
 
 def truncate_wal_file(path: Path) -> Checkpoint:
-    """:func:`truncate_wal` on a connection of its own to the SQLite file at ``path`` (blocking)."""
+    """:func:`truncate_wal` on a connection of its own to the SQLite file at ``path`` (blocking).
+
+    The connection deletes nothing and WAL mode is kept in the file, so it needs none of our pragmas.
+    """
     connection = sqlite3.connect(str(path), timeout=SQLITE_BUSY_TIMEOUT_MS / 1000, isolation_level=None)
     try:
-        set_sqlite_pragmas(connection)
         return truncate_wal(connection, path.name)
     finally:
         connection.close()
