@@ -18,7 +18,8 @@ from rasa_sdk.events import SlotSet
 
 from bot import settings as settings_module
 from bot.handoff.rasa_api import RasaClient, RasaError
-from bot.identity import SIGNED_ID_CHANNEL, channel_of, verified_customer_id
+from bot.handoff.outbox import loggable
+from bot.identity import SIGNED_ID_CHANNEL, channel_of, pseudonym, verified_customer_id
 from bot.store import Person, RelationshipStore, Source, StoreError
 
 logger = logging.getLogger(__name__)
@@ -190,7 +191,8 @@ async def push_slots(sender_id: str, events: list[dict[str, Any]]) -> None:
     try:
         await _rasa_client().add_events(sender_id, events)
     except RasaError as exc:
-        logger.warning("could not update conversation %s: %s (its next session start will)", sender_id, exc)
+        logger.warning("could not update conversation %s: %s (its next session start will)",
+                       pseudonym(sender_id), loggable(exc))
 
 
 def share_with_linked(person: Person, events: list[dict[str, Any]], current_sender: str) -> None:

@@ -11,6 +11,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions import context, recorder
 from bot import settings as settings_module
+from bot.identity import pseudonym
 from bot.privacy import describe
 from bot.store import PersonNotFound, RelationshipStore, erase_tracker_events
 
@@ -35,7 +36,7 @@ class ActionWhatDoYouKnow(Action):
         try:
             export = await context.using_store(work)
         except context.StoreUnavailable as exc:
-            logger.warning("transparency answer unavailable: %s", exc)
+            logger.warning("transparency answer unavailable for %s: %s", pseudonym(who.sender_id), exc)
             dispatcher.utter_message(response="utter_privacy_unavailable")
             return []
         if export is None:
@@ -54,21 +55,26 @@ class ActionForgetMe(Action):
         tracker_url = settings_module.load().tracker_store_url
         await recorder.flush()  # nothing already stored may be recorded after the erasure
 
-        async def work(handle: RelationshipStore) -> list[str]:
+        async def work(handle: RelationshipStore) -> tuple[list[str], int]:
             person = await handle.find_person(who.channel, who.sender_id)
             senders = {who.sender_id}
+            rows = 0
             if person is not None:
                 report = await handle.erase_person(person.id)
                 senders |= {sender for _channel, sender in report.sender_ids}
-            return sorted(senders)
+                rows = sum(report.deleted.values())
+            return sorted(senders), rows
 
         try:
-            senders = await context.using_store(work)
+            senders, rows = await context.using_store(work)
         except (context.StoreUnavailable, PersonNotFound) as exc:
-            logger.warning("forget-me failed: %s", exc)
+            logger.warning("forget-me failed for %s: %s", pseudonym(who.sender_id), exc)
             dispatcher.utter_message(response="utter_privacy_unavailable")
             return []
-        await erase_tracker_events(tracker_url, senders)
+        events = await erase_tracker_events(tracker_url, senders)
+        # No pseudonym here: nothing in the logs should tie the erased conversations together afterwards.
+        logger.info("forget me: erased %d stored rows and %d tracker events of %d conversation(s)",
+                    rows, events, len(senders))
         dispatcher.utter_message(response="utter_forgotten")
         return [SlotSet(ERASED_SLOT, True)]
 
@@ -103,7 +109,7 @@ async def _set_remembering(dispatcher: CollectingDispatcher, tracker: Tracker, r
     try:
         await context.using_store(work)
     except context.StoreUnavailable as exc:
-        logger.warning("remembering choice not stored: %s", exc)
+        logger.warning("remembering choice of %s not stored: %s", pseudonym(who.sender_id), exc)
         dispatcher.utter_message(response="utter_privacy_unavailable")
         return []
     dispatcher.utter_message(response=response)

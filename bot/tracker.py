@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import itertools
 import json
@@ -121,19 +122,40 @@ class RapportTrackerStore(SQLTrackerStore):
         stored = session.execute(_LATEST_SESSION_COUNT, {"sender_id": tracker.sender_id}).scalar_one()
         return itertools.islice(tracker.events, stored, len(tracker.events))
 
-    def _delete_events(self, sender_id: Text) -> None:
+    async def _delete_events(self, sender_id: Text, *, empty_wal: bool) -> int:
+        """Delete the conversation's stored events; then, on a SQLite file, empty its write-ahead log.
+
+        The WAL's old page images are the last copy of deleted events: it is emptied after "forget me"
+        (``empty_wal``) and whenever rows were deleted (the first save after "stop remembering").
+        The checkpoint may wait for readers (the console's live feed, the turn recorder), so it runs
+        in a thread on a connection of its own; the delete stays where Rasa's own writes run.
+        """
         with self.session_scope() as session:
-            session.query(self.SQLEvent).filter(self.SQLEvent.sender_id == sender_id).delete()
+            deleted = int(session.query(self.SQLEvent).filter(self.SQLEvent.sender_id == sender_id).delete() or 0)
             session.commit()
+        url = self.engine.url
+        on_file = self.engine.dialect.name == "sqlite" and url.database not in (None, "", ":memory:")
+        if on_file and (empty_wal or deleted):
+            from bot.store.engine import truncate_wal
+
+            def checkpoint() -> None:
+                raw = self.engine.raw_connection()
+                try:
+                    truncate_wal(raw.dbapi_connection, Path(url.database).name)
+                finally:
+                    raw.close()
+
+            await asyncio.to_thread(checkpoint)
+        return deleted
 
     async def save(self, tracker: DialogueStateTracker) -> None:
         if tracker.get_slot(ERASED_SLOT):
             self._transient.pop(tracker.sender_id, None)
-            self._delete_events(tracker.sender_id)
+            await self._delete_events(tracker.sender_id, empty_wal=True)
             logger.info("conversation erased on request; not saved")
             return
         if tracker.get_slot(REMEMBERING_SLOT) is False:
-            self._delete_events(tracker.sender_id)
+            await self._delete_events(tracker.sender_id, empty_wal=False)
             self._transient[tracker.sender_id] = copy.deepcopy(tracker)
             self._transient.move_to_end(tracker.sender_id)
             while len(self._transient) > MAX_TRANSIENT:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import time
 from collections import defaultdict
 from datetime import datetime, timedelta
@@ -19,6 +20,7 @@ import sqlalchemy as sa
 from sqlalchemy import select, update
 
 from bot.handoff.rasa_api import RasaClient, RasaError, RasaUnavailable
+from bot.identity import pseudonym
 from bot.staff import metadata, utcnow
 from bot.store.engine import Database
 
@@ -42,6 +44,14 @@ outbox_table = sa.Table(
     sa.Column("attempts", sa.Integer, nullable=False),
     sa.Column("last_error", sa.Text),
 )
+
+
+def loggable(exc: RasaError) -> str:
+    """What a log line may say about a failed call into Rasa: its status, never its answer.
+
+    Rasa's error answers can quote the request (a staff reply, a customer's slot value).
+    """
+    return re.sub(r"^(Rasa answered \d+).*", r"\1", str(exc), flags=re.DOTALL)
 
 
 class Outbox:
@@ -85,7 +95,8 @@ class Outbox:
                     if row.attempts + 1 < MAX_ATTEMPTS_ON_ERROR:
                         await self._mark(row.id, error=str(exc))
                         return False
-                    logger.error("outbox call %s for %s refused by Rasa, giving up: %s", row.id, sender_id, exc)
+                    logger.error("outbox call %s for %s refused by Rasa, giving up: %s",
+                                 row.id, pseudonym(sender_id), loggable(exc))
                     await self._mark(row.id, error=str(exc), delivered=True)
                     continue
                 await self._mark(row.id, delivered=True)

@@ -2,6 +2,9 @@
 
 SQLite gets WAL, foreign keys, a busy timeout and ``BEGIN IMMEDIATE`` for every writing unit of
 work, so writers queue instead of failing half-way.  PostgreSQL uses row locks taken by the queries.
+Every SQLite connection also zeroes what it deletes (``secure_delete``) and keeps its write-ahead log
+small; after an erasure :func:`truncate_wal` empties the log, whose old page images would otherwise
+keep the erased rows on disk until the log is reused.
 
 Short units of work written as plain functions of a sync ``Connection`` go through :meth:`Database.run`.
 On a SQLite file they run on a second, synchronous engine (stdlib ``sqlite3``, same file, same pragmas)
@@ -13,8 +16,12 @@ async engine, with the same result.
 from __future__ import annotations
 
 import asyncio
+import logging
+import sqlite3
+import time
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, AsyncIterator, Callable, TypeVar
 
@@ -28,6 +35,19 @@ from .records import InvalidInput
 
 SQLITE_BUSY_TIMEOUT_MS = 15000
 SQLITE_WORKER_CACHE_KIB = 64 * 1024
+#: SQLite's default, set on every connection so that nothing can leave the WAL to grow unchecked:
+#: after a commit that brings the WAL to 1000 pages (about 4 MiB of 4 KiB pages) it is copied back.
+SQLITE_AUTOCHECKPOINT_PAGES = 1000
+#: When the WAL restarts after a complete checkpoint it is cut back to this size.  Normal running
+#: stays under it (the auto-checkpoint runs at about 3.9 MiB); a big transaction (a migration, a
+#: retention purge) grows the file for a while, and the next restart gives the space back.
+SQLITE_JOURNAL_SIZE_LIMIT = 4 * 1024 * 1024
+#: A checkpoint that must wait for readers waits this long per try (readers hold snapshots for
+#: milliseconds: the console's live feed and the turn recorder poll the tracker store) ...
+CHECKPOINT_BUSY_TIMEOUT_MS = 100
+#: ... and tries again after these pauses: at most about 1.2 s in all.
+CHECKPOINT_PAUSES_S = (0.05, 0.1, 0.2, 0.3)
+logger = logging.getLogger(__name__)
 _READ_ONLY = "rapport_read_only"
 T = TypeVar("T")
 
@@ -60,6 +80,7 @@ def _sync_sqlite_engine(path: Path) -> Engine:
     engine = create_engine(
         make_url("sqlite://").set(database=str(path)),
         future=True,
+        hide_parameters=True,  # error messages (and so log lines) never quote a sender id or a message
         poolclass=pool.QueuePool,
         pool_size=1,
         max_overflow=0,
@@ -67,7 +88,7 @@ def _sync_sqlite_engine(path: Path) -> Engine:
         # Only the worker thread uses the connection; closing it at shutdown may happen elsewhere.
         connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000, "check_same_thread": False},
     )
-    _listen_sqlite(engine)
+    listen_sqlite(engine)
     event.listen(engine, "connect", _on_worker_connect)
     return engine
 
@@ -77,19 +98,27 @@ def _on_worker_connect(dbapi_connection: Any, _record: Any) -> None:
     dbapi_connection.execute(f"PRAGMA cache_size=-{SQLITE_WORKER_CACHE_KIB}")
 
 
-def _listen_sqlite(engine: Engine) -> None:
+def listen_sqlite(engine: Engine) -> None:
+    """Our pragmas on every new connection, and ``BEGIN IMMEDIATE`` for writing transactions."""
     event.listen(engine, "connect", _on_sqlite_connect)
     event.listen(engine, "begin", _on_sqlite_begin)
 
 
 def set_sqlite_pragmas(dbapi_connection: Any) -> None:
-    """WAL (readers in other processes never block the writer), NORMAL sync, foreign keys, busy timeout."""
+    """The pragmas of every SQLite connection we open, on the relationship store and the tracker store.
+
+    WAL (readers in other processes never block the writer), NORMAL sync, foreign keys, busy timeout;
+    deleted rows overwritten with zeros, and a WAL that is checkpointed and kept small.
+    """
     cursor = dbapi_connection.cursor()
     for statement in (
         "PRAGMA journal_mode=WAL",
         "PRAGMA synchronous=NORMAL",
         "PRAGMA foreign_keys=ON",
         f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}",
+        "PRAGMA secure_delete=ON",
+        f"PRAGMA journal_size_limit={SQLITE_JOURNAL_SIZE_LIMIT}",
+        f"PRAGMA wal_autocheckpoint={SQLITE_AUTOCHECKPOINT_PAGES}",
     ):
         cursor.execute(statement)
     cursor.close()
@@ -98,6 +127,66 @@ def set_sqlite_pragmas(dbapi_connection: Any) -> None:
 def _decode_text(value: bytes) -> str:
     """SQLite text as ``str``; bytes that are not UTF-8 (a lone surrogate an older version let in) become U+FFFD."""
     return value.decode("utf-8", "replace")
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    """The last row of ``PRAGMA wal_checkpoint(TRUNCATE)`` and how many tries it took."""
+
+    busy: bool
+    log_frames: int
+    checkpointed_frames: int
+    attempts: int
+
+    @property
+    def complete(self) -> bool:
+        """The WAL was copied into the database and cut to zero bytes (or there is no WAL)."""
+        return not self.busy
+
+
+def truncate_wal(dbapi_connection: Any, name: str) -> Checkpoint:
+    """Copy the WAL into the database file and cut it to zero bytes (stdlib ``sqlite3``, no open transaction).
+
+    Old page images in the WAL are the last copy of rows just deleted.  A reader holding a snapshot
+    blocks the truncation: each try waits ``CHECKPOINT_BUSY_TIMEOUT_MS``, and the tries stop after
+    about a second.  Then, or when SQLite refuses the checkpoint, one log line (naming the database
+    file ``name``, nothing else) says so and a later checkpoint empties the log instead: the rows
+    are deleted either way, so the erasure goes on.  Blocking: call it in a thread.
+    """
+    result = Checkpoint(busy=True, log_frames=-1, checkpointed_frames=-1, attempts=0)
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute(f"PRAGMA busy_timeout={CHECKPOINT_BUSY_TIMEOUT_MS}")
+        for attempt, pause in enumerate((*CHECKPOINT_PAUSES_S, None), start=1):
+            busy, log_frames, checkpointed = cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+            result = Checkpoint(bool(busy), int(log_frames), int(checkpointed), attempt)
+            if result.complete or pause is None:
+                break
+            time.sleep(pause)
+    except sqlite3.OperationalError as exc:  # I/O or locking trouble: reported below, like a busy reader
+        logger.warning("checkpoint of %s failed: %s", name, exc)
+    finally:
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")  # the connection may be pooled
+        cursor.close()
+    if not result.complete:
+        logger.warning(
+            "the write-ahead log of %s could not be emptied (%d tries, %d of %d pages copied): "
+            "erased rows stay in it until a later checkpoint",
+            name, result.attempts, result.checkpointed_frames, result.log_frames,
+        )
+    return result
+
+
+def truncate_wal_file(path: Path) -> Checkpoint:
+    """:func:`truncate_wal` on a connection of its own to the SQLite file at ``path`` (blocking).
+
+    The connection deletes nothing and WAL mode is kept in the file, so it needs none of our pragmas.
+    """
+    connection = sqlite3.connect(str(path), timeout=SQLITE_BUSY_TIMEOUT_MS / 1000, isolation_level=None)
+    try:
+        return truncate_wal(connection, path.name)
+    finally:
+        connection.close()
 
 
 def _on_sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -130,11 +219,13 @@ class Database:
         runner: Any = sync_engine or engine
         self._run_engines = {True: runner, False: runner.execution_options(**read_only)}
         self._worker = None if sync_engine is None else ThreadPoolExecutor(1, thread_name_prefix="rapport-sqlite")
+        self._file = None if sync_engine is None else _sqlite_file(str(sync_engine.url))
 
     @classmethod
     def connect(cls, url: str) -> Database:
         url = async_url(url)
-        kwargs: dict[str, Any] = {"future": True}
+        # Error messages (and so log lines) never quote the values bound: sender ids, names, words.
+        kwargs: dict[str, Any] = {"future": True, "hide_parameters": True}
         sync_engine = None
         if url.startswith("sqlite"):
             path = _sqlite_file(url)
@@ -151,7 +242,7 @@ class Database:
             kwargs.update(pool_size=10, max_overflow=20, pool_pre_ping=False)
         engine = create_async_engine(url, **kwargs)
         if engine.dialect.name == "sqlite":
-            _listen_sqlite(engine.sync_engine)
+            listen_sqlite(engine.sync_engine)
         return cls(engine, sync_engine)
 
     def statement(self, key: str, build: Callable[[Database], Any]) -> Any:
@@ -202,6 +293,16 @@ class Database:
     def _run_in_worker(self, work: Callable[[Connection], T], write: bool) -> T:
         with self._run_engines[write].connect() as connection, connection.begin():
             return work(connection)
+
+    async def truncate_wal(self) -> Checkpoint | None:
+        """Empty the SQLite file's write-ahead log after deleting what must not stay on disk.
+
+        Runs on a connection and a thread of its own, so neither the event loop nor the worker's
+        units of work wait for it.  None when there is no WAL file (PostgreSQL, an in-memory SQLite).
+        """
+        if self._file is None:
+            return None
+        return await asyncio.to_thread(truncate_wal_file, self._file)
 
     def for_update(self, statement: Any, *, share: bool = False) -> Any:
         """Row locks on PostgreSQL; SQLite's ``BEGIN IMMEDIATE`` already serialises writers."""

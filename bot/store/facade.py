@@ -153,7 +153,10 @@ class RelationshipStore:
         if not isinstance(older_than, timedelta) or older_than < timedelta(0):
             raise check.InvalidInput("older_than must be a non-negative timedelta")
         async with self._db.write() as session:
-            return await activity.purge(session, older_than, check.utcnow())
+            removed = await activity.purge(session, older_than, check.utcnow())
+        if removed:
+            await self._db.truncate_wal()  # the WAL's old pages would keep the purged turns on disk
+        return removed
 
     # consent ----------------------------------------------------------------------------------
     async def set_remembering(self, person_id: int, remembering: bool, *, source: Source) -> Person:
@@ -222,9 +225,14 @@ class RelationshipStore:
             return await export_store.export(session, self._db, _person_id(person_id), check.utcnow())
 
     async def erase_person(self, person_id: int, *, tracker_sender_ids_hook: TrackerHook | None = None) -> ErasureReport:
-        """Forget the person; ``tracker_sender_ids_hook(sender_ids)`` then erases their Rasa conversations."""
+        """Forget the person; ``tracker_sender_ids_hook(sender_ids)`` then erases their Rasa conversations.
+
+        On SQLite the write-ahead log is emptied after the deleting transaction: its old page images
+        are the last copy of the erased rows (the deleted rows themselves are zeroed by secure_delete).
+        """
         async with self._db.write() as session:
             report = await export_store.erase(session, self._db, _person_id(person_id))
+        await self._db.truncate_wal()
         if tracker_sender_ids_hook is None:
             return report
         result = tracker_sender_ids_hook(sorted({s for _, s in report.sender_ids}))

@@ -1,6 +1,6 @@
 """Fixtures: every store test runs on a SQLite file and on the real PostgreSQL server.
 
-PostgreSQL gets one fresh database per test session (migrated once) and all tables truncated
+PostgreSQL gets one fresh database per test session (migrated once) and every table truncated
 before each test; SQLite gets a copy of a migrated template file per test.
 """
 
@@ -18,7 +18,6 @@ from sqlalchemy.engine import make_url
 
 from bot.store import RelationshipStore
 from bot.store.migrate import upgrade
-from bot.store.models import metadata
 
 PG_URL = os.environ.get("RAPPORT_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
 SECRET = "test-link-code-secret"
@@ -80,9 +79,23 @@ def store_url(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> s
         shutil.copyfile(template, path)
         return f"sqlite+aiosqlite:///{path}"
     url: str = request.getfixturevalue("postgres_url")
-    tables = ", ".join(f'"{t.name}"' for t in metadata.sorted_tables)
-    asyncio.run(_pg_admin(url, f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+    asyncio.run(_pg_admin(url, _TRUNCATE_ALL))
     return url
+
+
+# Every table but the migration marker: the store's, the console's (outbox, staff) and any a test added
+# (Rasa's ``events``), so that a test reading every table sees only its own rows.
+_TRUNCATE_ALL = """
+DO $$
+DECLARE names text;
+BEGIN
+    SELECT string_agg(format('%I', tablename), ', ') INTO names
+    FROM pg_tables WHERE schemaname = current_schema() AND tablename <> 'alembic_version';
+    IF names IS NOT NULL THEN
+        EXECUTE 'TRUNCATE ' || names || ' RESTART IDENTITY CASCADE';
+    END IF;
+END $$
+"""
 
 
 @pytest.fixture

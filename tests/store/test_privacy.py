@@ -7,10 +7,10 @@ from pathlib import Path
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from sqlalchemy import select
+from sqlalchemy import MetaData, create_engine, select
+from sqlalchemy.engine import make_url
 
 from bot.store import InteractionRecord, PersonNotFound, RelationshipStore, Source, erase_tracker_events
-from bot.store.models import metadata
 
 NAME = "Zelda Quixote"
 SENDERS = [("web", "zq-web-7781"), ("telegram", "zq-tg-5512")]
@@ -54,24 +54,70 @@ async def test_export_is_json_and_contains_every_fact_written(store: Relationshi
     assert document["merges"][0]["by"] == "staff:3" and document["merged_person_ids"]
 
 
-async def test_after_erasure_no_table_mentions_the_person(store: RelationshipStore) -> None:
+def _tracker_url(store_url: str, tmp_path: Path) -> str:
+    """Rasa's tracker store beside the store: a second SQLite file, or the same PostgreSQL database."""
+    if store_url.startswith("sqlite"):
+        return f"sqlite:///{tmp_path / 'tracker.db'}"
+    return make_url(store_url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+def _rasa_events(tracker_url: str, rows: list[tuple[str, str]]) -> None:
+    """Rasa's own ``events`` table (its SQLTrackerStore schema) holding these (sender_id, text) user events."""
+    from rasa.core.tracker_store import SQLTrackerStore
+
+    table = SQLTrackerStore.SQLEvent.__table__
+    engine = create_engine(tracker_url, future=True)
+    try:
+        with engine.begin() as connection:
+            table.create(connection, checkfirst=True)
+            connection.execute(table.insert(), [
+                {"sender_id": sender, "type_name": "user", "timestamp": 1.0 + n, "intent_name": "greet",
+                 "data": json.dumps({"event": "user", "text": words})}
+                for n, (sender, words) in enumerate(rows)
+            ])  # fmt: skip
+    finally:
+        engine.dispose()
+
+
+def _rows_mentioning(url: str, needles: list[str]) -> list[tuple[str, str]]:
+    """(table, row) for every row of every table in the database that mentions a needle."""
+    engine = create_engine(make_url(url).set(drivername=make_url(url).get_backend_name()), future=True)
+    found = []
+    try:
+        with engine.connect() as connection:
+            tables = MetaData()
+            tables.reflect(connection)
+            for table in tables.sorted_tables:
+                for row in connection.execute(select(table)):
+                    text = json.dumps([str(v) for v in row], default=str)
+                    found += [(table.name, text) for n in needles if n in text]
+    finally:
+        engine.dispose()
+    return found
+
+
+async def test_after_erasure_no_table_mentions_the_person(store: RelationshipStore, store_url: str, tmp_path: Path) -> None:
     person_id = await _everything(store)
     keep = await store.resolve_person("web", "bystander")
+    tracker_url = _tracker_url(store_url, tmp_path)
+    _rasa_events(tracker_url, [(SENDERS[0][1], f"you can call me {NAME}"), (SENDERS[1][1], "hi"), ("bystander", "hello")])
+    from bot.handoff.outbox import Outbox
+
+    await Outbox(store.database, rasa=None).put(SENDERS[1][1], "events", [{"event": "bot", "text": f"Hi {NAME}"}])  # type: ignore[arg-type]
     hooked: list[list[str]] = []
 
     async def hook(ids: list[str]) -> int:
         hooked.append(ids)
-        return 7
+        return await erase_tracker_events(tracker_url, ids)
 
     report = await store.erase_person(person_id, tracker_sender_ids_hook=hook)
-    assert set(report.sender_ids) >= set(SENDERS) and report.tracker_events_deleted == 7
+    assert set(report.sender_ids) >= set(SENDERS) and report.tracker_events_deleted == 2
     assert sorted(hooked[0]) == sorted({s for _, s in report.sender_ids})
     needles = [NAME, *(s for _, s in SENDERS), "zq-slack-1"]
-    async with store.database.read() as session:
-        for table in metadata.sorted_tables:
-            for row in await session.execute(select(table)):
-                text = json.dumps([str(v) for v in row], default=str)
-                assert not any(n in text for n in needles), (table.name, text)
+    # Every table of the database (the console's outbox and staff tables too) and Rasa's events.
+    assert _rows_mentioning(store_url, needles) == []
+    assert _rows_mentioning(tracker_url, needles) == []
+    assert "events" in {t for t, _ in _rows_mentioning(tracker_url, ["bystander"])}  # the others' stay
     assert (await store.get_person(keep.id)).id == keep.id
     try:
         await store.get_person(person_id)
