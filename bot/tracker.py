@@ -33,7 +33,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot import admission, resilience, settings, speedups
 from bot.rasa import containment
-from bot.store.engine import SQLITE_BUSY_TIMEOUT_MS, set_sqlite_pragmas
+from bot.store.engine import SQLITE_BUSY_TIMEOUT_MS, set_sqlite_pragmas, truncate_wal
 
 admission.install()
 resilience.install()
@@ -61,18 +61,15 @@ _LATEST_SESSION_COUNT = select(func.count()).select_from(_events).where(_events.
 def _sqlite_engine(url: URL) -> Engine:
     """Pooled connections in WAL mode; a connection is used by one unit of work at a time."""
     engine = create_engine(
-        url, poolclass=pool.QueuePool, pool_size=2, max_overflow=8,
+        url, poolclass=pool.QueuePool, pool_size=2, max_overflow=8, hide_parameters=True,
         connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000, "check_same_thread": False},
-    )  # fmt: skip
+    )  # fmt: skip  (hide_parameters: an error message must not quote sender ids or event JSON)
     event.listen(engine, "connect", _tracker_pragmas)
     return engine
 
 
 def _tracker_pragmas(dbapi_connection: Any, _record: Any) -> None:
-    set_sqlite_pragmas(dbapi_connection)
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA secure_delete=ON")  # erased conversations leave no readable pages
-    cursor.close()
+    set_sqlite_pragmas(dbapi_connection)  # WAL, secure_delete, journal_size_limit: one place for all
 
 
 class RapportTrackerStore(SQLTrackerStore):
@@ -136,8 +133,6 @@ class RapportTrackerStore(SQLTrackerStore):
         url = self.engine.url
         on_file = self.engine.dialect.name == "sqlite" and url.database not in (None, "", ":memory:")
         if on_file and (empty_wal or deleted):
-            from bot.store.engine import truncate_wal
-
             def checkpoint() -> None:
                 raw = self.engine.raw_connection()
                 try:
