@@ -1,8 +1,13 @@
 """Rasa custom actions for Rapport, one module per conversation concern.
 
 `rasa run actions --actions actions` imports this package; every action module is imported
-here so the executor registers them.
+here so the executor registers them.  Imported by the action server itself, the package also
+runs the turn recorder in it.
 """
+
+from __future__ import annotations
+
+from typing import Any
 
 from bot.nlp.lean import block_tensorflow
 
@@ -10,4 +15,30 @@ block_tensorflow()  # the action server never needs TensorFlow; spaCy would impo
 
 from actions import content, handoff, linking, preferences, privacy, recorder, session  # noqa: E402,F401
 
-recorder.attach()  # in the action server: record every stored turn in the background
+
+def action_server_app() -> Any | None:
+    """The Sanic app of the action server importing this package, or None anywhere else.
+
+    ``python -m rasa_sdk`` and ``rasa run actions`` both create their app named ``rasa_sdk``
+    before they import the actions package; imported by tests or tools, there is none.
+    """
+    from sanic import Sanic
+    from sanic.exceptions import SanicException
+
+    try:
+        return Sanic.get_app("rasa_sdk")
+    except SanicException:
+        return None
+
+
+def extend(app: Any) -> None:
+    """Run the recorder in ``app`` (once, even if the package is reloaded)."""
+    if getattr(app.ctx, "rapport_extended", False):
+        return
+    recorder.attach(app)
+    app.ctx.rapport_extended = True
+
+
+_app = action_server_app()
+if _app is not None:
+    extend(_app)
