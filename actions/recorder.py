@@ -130,7 +130,7 @@ class _Limited:
             self._seen.clear()
         self._seen[key] = (now, 0)
         if held:
-            message += f" ({held} more like it in the last {LOG_EVERY_S:.0f} s)"
+            message += f" ({held} more like it since this was last logged)"
         logger.log(level, message, *args, exc_info=exc_info)
 
 
@@ -481,6 +481,7 @@ def attach(app: Any) -> None:
 
     async def stopping(_app: Any, _loop: Any) -> None:
         await stop()
+        await context.reset_store()  # an open SQLite connection's thread would keep the process alive
 
     async def health(request: Any) -> Any:
         if not _from_loopback(request):

@@ -111,15 +111,17 @@ async def read_status(database: Database, tracker: AsyncEngine) -> RecorderStatu
                 pending = None if found is None else float(found)
     except (DBAPIError, OSError):  # no events table yet (Rasa has not started), or the tracker store is down
         latest = None
-    lease_until = None if row is None else row.lease_until
+    if row is None:
+        return RecorderStatus(cursor=None, latest_event_id=latest, oldest_pending_at=None, skipped=0,
+                              last_skipped_event_id=None, holder=None, lease_until=None)
+    lease_until = row.lease_until
     if lease_until is not None and lease_until.tzinfo is None:
         lease_until = lease_until.replace(tzinfo=timezone.utc)
+    last_skipped = None if row.last_skipped_event_id is None else int(row.last_skipped_event_id)
     return RecorderStatus(
-        cursor=cursor, latest_event_id=latest, oldest_pending_at=pending,
-        skipped=0 if row is None else int(row.skipped or 0),
-        last_skipped_event_id=None if row is None or row.last_skipped_event_id is None else int(row.last_skipped_event_id),
-        holder=None if row is None else row.holder, lease_until=lease_until,
-    )  # fmt: skip
+        cursor=cursor, latest_event_id=latest, oldest_pending_at=pending, skipped=int(row.skipped or 0),
+        last_skipped_event_id=last_skipped, holder=row.holder, lease_until=lease_until,
+    )
 
 
 async def status_at(database_url: str, tracker_url: str) -> RecorderStatus:

@@ -408,7 +408,8 @@ class _Flaky:
 
 
 @pytest.mark.parametrize("error", [
-    OperationalError("INSERT INTO interactions ...", {"sender": "down-1"}, sqlite3.OperationalError("database is locked")),
+    OperationalError("INSERT INTO interactions ...", {"sender": "down-1"},
+                     sqlite3.OperationalError("database is locked")),
     ConnectionRefusedError(111, "Connect call failed ('127.0.0.1', 5432)"),
 ], ids=["operational-error", "connection-refused"])
 async def test_a_store_outage_skips_nothing_and_is_logged_once_a_minute(store_env, conversations, monkeypatch,
@@ -455,7 +456,7 @@ def test_the_recorder_table_matches_its_migrations(tmp_path: Path) -> None:
     with create_engine(f"sqlite:///{tmp_path / 'fresh.db'}").connect() as connection:
         context_ = MigrationContext.configure(connection, opts={
             "compare_type": True,
-            "include_object": lambda obj, name, type_, reflected, compare_to: type_ != "table" or name == "turn_recorder",
+            "include_object": lambda _obj, name, type_, _reflected, _to: type_ != "table" or name == "turn_recorder",
         })
         assert compare_metadata(context_, recorder.recorder_metadata) == []
 
@@ -495,3 +496,12 @@ async def test_on_postgresql_a_poisoned_event_is_skipped_and_a_real_outage_skips
     lines = [r.getMessage() for r in caplog.records if r.name == "actions.recorder"]
     assert len(lines) <= 3, lines  # the skip, and the outage once (its kinds may differ as it starts)
     assert "pg-" not in caplog.text
+
+
+def test_rapport_status_on_a_store_that_is_not_set_up_says_what_to_do(store_env, tmp_path, monkeypatch,
+                                                                       capsys) -> None:
+    from bot import cli
+
+    monkeypatch.setenv("RAPPORT_DATABASE_URL", f"sqlite+aiosqlite:///{tmp_path / 'empty.db'}")
+    assert cli.main(["status"]) == 1
+    assert "rapport db upgrade" in capsys.readouterr().err
