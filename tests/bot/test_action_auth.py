@@ -138,3 +138,23 @@ def test_install_wraps_once_keeps_wrapped_and_uninstall_gives_rasa_its_own_back(
     action_auth.uninstall()
     assert RemoteAction.__init__ is rasa_as_shipped
     assert RemoteAction("action_x", EndpointConfig("http://127.0.0.1:1/webhook")).action_endpoint.headers == {}
+
+
+def test_every_process_of_a_checkout_reads_the_same_token_unless_the_environment_sets_one(
+        tmp_path, monkeypatch) -> None:
+    """Plain `rasa run` and `rasa run actions` on a fresh checkout (started together): one secret in var/."""
+    import subprocess
+    import sys
+
+    monkeypatch.delenv("RAPPORT_ACTIONS_TOKEN", raising=False)
+    monkeypatch.setenv("RAPPORT_VAR_DIR", str(tmp_path / "var"))
+    read = "from bot import settings; print(settings.load().actions_token)"
+    starting = [subprocess.Popen([sys.executable, "-c", read], stdout=subprocess.PIPE, text=True) for _ in range(6)]
+    tokens = {process.communicate(timeout=60)[0].strip() for process in starting}
+    assert len(tokens) == 1 and len(tokens.pop()) >= 40
+    assert sorted(p.name for p in (tmp_path / "var").iterdir()) == [
+        ".actions_token.secret", ".identity.secret", ".link_code.secret", ".rasa_token.secret", ".session.secret"]
+    monkeypatch.setenv("RAPPORT_ACTIONS_TOKEN", "from-the-environment")
+    from bot import settings
+
+    assert settings.load().actions_token == "from-the-environment"
