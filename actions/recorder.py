@@ -11,6 +11,12 @@ topics, outcome, and a verified customer id) in the relationship store.
   can repeat that one batch (a few turns).  On PostgreSQL, ids can commit out of order, so a gap in
   the ids is waited for (``GAP_WAIT_S``) before it is passed.
 - **One recorder.**  A lease row lets only one action server record when several run.
+- **Never wedged.**  An event that cannot be recorded (anything stored by any route: invalid
+  Unicode, odd shapes, a value the store refuses) is tried on ``MAX_ATTEMPTS`` polls, then
+  skipped: logged with its event id only, counted in the ``turn_recorder`` row, and the cursor
+  moves on (``rapport status`` and ``GET /health/recorder`` show the count).  A store or tracker
+  store that is down is not the event's fault: nothing is skipped, the recorder waits.  Repeated
+  identical problems are logged once a minute with a count, never with ids or text.
 - **Privacy.**  A "stop remembering me" conversation never reaches the table (the tracker store
   keeps it in memory) and an erased one is deleted from it, so neither is recorded.  The privacy
   actions call :meth:`TurnRecorder.flush` first, so what they show or erase includes the last turn.
@@ -33,6 +39,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, Awaitable, Callable
 
 import sqlalchemy as sa
+from sqlalchemy import exc as sa_exc
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError, OperationalError, ProgrammingError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
@@ -42,6 +49,7 @@ from actions.turn import record_for
 from bot.identity import channel_of, verified_customer_id
 from bot.store import RelationshipStore
 from bot.store.engine import async_url
+from bot.store.recorder_state import NAME, RecorderStatus, read_status, recorder_metadata, recorder_table  # noqa: F401
 
 logger = logging.getLogger(__name__)
 
@@ -51,17 +59,11 @@ LEASE_S = 10.0
 GAP_WAIT_S = 2.0
 _RENEW_BEFORE = timedelta(seconds=LEASE_S / 2)
 POLL_TIMEOUT_S = 30.0
-NAME = "turns"
-
-recorder_metadata = sa.MetaData()
-recorder_table = sa.Table(
-    "turn_recorder",
-    recorder_metadata,
-    sa.Column("name", sa.String(32), primary_key=True),
-    sa.Column("last_event_id", sa.BigInteger),
-    sa.Column("holder", sa.String(128)),
-    sa.Column("lease_until", sa.DateTime(timezone=True)),
-)
+#: Polls on which an event that failed is tried before it is skipped, and the wait between them.
+MAX_ATTEMPTS = 3
+RETRY_AFTER_S = 1.0
+#: The same problem is logged at most once in this many seconds (with the count held back).
+LOG_EVERY_S = 60.0
 
 _NEW_TURNS = text(
     "SELECT id, sender_id, type_name, data FROM events WHERE id > :after ORDER BY id LIMIT :batch"
@@ -72,6 +74,64 @@ _GREETING_BEFORE = text(
 )
 
 SlotPusher = Callable[[str, list[dict[str, Any]]], Awaitable[None]]
+
+#: Failures of a store or the tracker store itself, not of one event: wait and retry, skip nothing.
+_OUTAGES = (
+    context.StoreUnavailable, OSError, asyncio.TimeoutError, sa_exc.OperationalError, sa_exc.InterfaceError,
+    sa_exc.ProgrammingError, sa_exc.InternalError, sa_exc.DisconnectionError, sa_exc.TimeoutError,
+)  # fmt: skip
+
+
+class UnreadableEvent(ValueError):
+    """A tracker event row whose data is not a JSON object: skipped at once, retrying cannot help."""
+
+
+def is_outage(exc: BaseException) -> bool:
+    """True when ``exc`` says a database is unreachable or unusable, rather than that one event is bad."""
+    seen: BaseException | None = exc
+    for _ in range(5):
+        if seen is None:
+            return False
+        if isinstance(seen, _OUTAGES) or (isinstance(seen, DBAPIError) and seen.connection_invalidated):
+            return True
+        seen = seen.__cause__
+    return False
+
+
+def _kind(exc: BaseException) -> str:
+    """The exception's type names: safe to log (messages of database errors carry the values)."""
+    inner = getattr(exc, "orig", None)
+    return type(exc).__name__ if inner is None else f"{type(exc).__name__}({type(inner).__name__})"
+
+
+def _outage_reason(exc: BaseException) -> str:
+    """Type and first line of the driver's own message (no SQL, no parameters), escaped for any log."""
+    inner: BaseException = exc
+    while isinstance(inner, context.StoreUnavailable) and inner.__cause__ is not None:
+        inner = inner.__cause__
+    detail = str(getattr(inner, "orig", None) or inner).split("\n", 1)[0][:160]
+    detail = detail.encode("ascii", "backslashreplace").decode("ascii")
+    return f"{_kind(inner)}: {detail}" if detail else _kind(inner)
+
+
+class _Limited:
+    """Logs each distinct problem at most once per ``LOG_EVERY_S``, then how often it came back."""
+
+    def __init__(self) -> None:
+        self._seen: dict[str, tuple[float, int]] = {}  # key -> (logged at, repeats held back since)
+
+    def log(self, key: str, level: int, message: str, *args: Any, exc_info: BaseException | None = None) -> None:
+        now = time.monotonic()
+        logged_at, held = self._seen.get(key, (None, 0))
+        if logged_at is not None and now - logged_at < LOG_EVERY_S:
+            self._seen[key] = (logged_at, held + 1)
+            return
+        if len(self._seen) > 100:
+            self._seen.clear()
+        self._seen[key] = (now, 0)
+        if held:
+            message += f" ({held} more like it since this was last logged)"
+        logger.log(level, message, *args, exc_info=exc_info)
 
 
 def _utcnow() -> datetime:
@@ -100,7 +160,10 @@ class TurnRecorder:
         self._table_missing = False
         self._lease_until: datetime | None = None
         self._lock = asyncio.Lock()
+        self._failing: tuple[int, int, float] | None = None  # (event id, failed attempts, last attempt)
+        self._log = _Limited()
         self.recorded = 0
+        self.skipped = 0  # by this process; the store's row has the total
 
     # the lease and the cursor ---------------------------------------------------------------
     async def _take_lease(self, handle: RelationshipStore) -> int | None:
@@ -132,17 +195,24 @@ class TurnRecorder:
             self._lease_until = now + timedelta(seconds=LEASE_S)
             return -1 if row.last_event_id is None else int(row.last_event_id)
 
-    async def _save_cursor(self, handle: RelationshipStore, cursor: int) -> None:
-        """Save the cursor and renew the lease in one write; a lost lease stops this recorder."""
+    async def _save_cursor(self, handle: RelationshipStore, cursor: int, skipped: list[int] | None = None) -> None:
+        """Save the cursor (and count the events skipped on the way) and renew the lease in one write.
+
+        A lost lease stops this recorder.
+        """
         until = _utcnow() + timedelta(seconds=LEASE_S)
+        values: dict[str, Any] = {"last_event_id": cursor, "lease_until": until}
+        if skipped:
+            values.update(skipped=recorder_table.c.skipped + len(skipped), last_skipped_event_id=skipped[-1])
         async with handle.database.write() as session:
             result = await session.execute(
                 recorder_table.update()
                 .where(recorder_table.c.name == NAME, recorder_table.c.holder == self.holder)
-                .values(last_event_id=cursor, lease_until=until)
+                .values(**values)
             )
         if result.rowcount == 1:
             self._cursor, self._lease_until = cursor, until
+            self.skipped += len(skipped or ())
         else:
             self._cursor, self._lease_until = None, None
 
@@ -180,7 +250,7 @@ class TurnRecorder:
             data = await connection.scalar(_GREETING_BEFORE, {"sender": sender_id, "before": event_id})
         try:
             return (json.loads(data) or {}).get("value") if data else None
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, AttributeError):
             return None
 
     def _contiguous(self, rows: list[Any], after: int) -> list[Any]:
@@ -196,6 +266,11 @@ class TurnRecorder:
             expected = int(row.id) + 1
         self._gap_since = None
         return rows
+
+    async def status(self) -> RecorderStatus:
+        """Cursor, lag and skipped events, from the store's row and the tracker store."""
+        handle = await self._store()
+        return await read_status(handle.database, self._tracker_engine())
 
     # recording ---------------------------------------------------------------------------------
     async def poll_once(self) -> int:
@@ -217,17 +292,63 @@ class TurnRecorder:
                     await self._save_cursor(handle, start)
                     return 0
                 rows = self._contiguous(rows, cursor)
-                for row in rows:
-                    if row.type_name == "user":
-                        await self._record(handle, row)
-                if rows:
-                    await self._save_cursor(handle, int(rows[-1].id))
+                passed, skipped, outage = await self._record_rows(handle, rows)
+                if passed:
+                    await self._save_cursor(handle, int(rows[passed - 1].id), skipped)
                 else:
                     self._cursor = cursor
-                return len(rows)
+                if outage is not None:
+                    raise outage
+                return passed
             except context.StoreUnavailable as exc:
-                logger.warning("turns not recorded yet, store unavailable: %s", exc)
+                self._log.log("store-unavailable", logging.WARNING, "turns not recorded yet, store unavailable: %s",
+                              _outage_reason(exc))
                 return 0
+
+    async def _record_rows(self, handle: RelationshipStore, rows: list[Any]) -> tuple[int, list[int], Exception | None]:
+        """Record ``rows`` in order: how many were passed over, the ids skipped, and an outage if one stopped it.
+
+        An event that failed is tried again on a later poll (``RETRY_AFTER_S`` apart) and the rows
+        after it wait; after ``MAX_ATTEMPTS`` it is skipped.
+        """
+        skipped: list[int] = []
+        for index, row in enumerate(rows):
+            if row.type_name != "user":
+                continue
+            event_id = int(row.id)
+            failing = self._failing if self._failing is not None and self._failing[0] == event_id else None
+            if failing is not None and time.monotonic() - failing[2] < RETRY_AFTER_S:
+                return index, skipped, None
+            try:
+                await self._record(handle, row)
+            except asyncio.CancelledError:
+                raise
+            except UnreadableEvent:
+                self._failing = None
+                self._skip(event_id, 1, "not a JSON object")
+                skipped.append(event_id)
+            except Exception as exc:
+                if is_outage(exc):
+                    return index, skipped, exc
+                if await self._store() is not handle:  # closed and replaced under us: not the event's fault
+                    return index, skipped, context.StoreUnavailable("the store was reopened while recording")
+                attempts = 1 if failing is None else failing[1] + 1
+                if attempts < MAX_ATTEMPTS:
+                    self._failing = (event_id, attempts, time.monotonic())
+                    logger.debug("tracker event %d not recorded (%s); attempt %d of %d", event_id, _kind(exc),
+                                 attempts, MAX_ATTEMPTS)
+                    return index, skipped, None
+                self._failing = None
+                self._skip(event_id, attempts, _kind(exc))
+                skipped.append(event_id)
+            else:
+                self._failing = None
+        return len(rows), skipped, None
+
+    def _skip(self, event_id: int, attempts: int, reason: str) -> None:
+        self._log.log(f"skip:{reason}", logging.ERROR,
+                      "turn recorder skipped tracker event %d: it could not be recorded (%s, %d attempt%s); "
+                      "the turns after it are recorded", event_id, reason, attempts, "" if attempts == 1 else "s")
 
     async def flush(self) -> None:
         """Record everything stored so far (the privacy actions call this first)."""
@@ -238,9 +359,10 @@ class TurnRecorder:
     async def _record(self, handle: RelationshipStore, row: Any) -> None:
         try:
             event = json.loads(row.data)
-        except (TypeError, ValueError):
-            logger.warning("unreadable tracker event %s skipped", row.id)
-            return
+        except (TypeError, ValueError) as exc:
+            raise UnreadableEvent(f"tracker event {row.id} is not JSON") from exc
+        if not isinstance(event, dict):
+            raise UnreadableEvent(f"tracker event {row.id} is not a JSON object")
         metadata = event.get("metadata") if isinstance(event.get("metadata"), dict) else {}
         channel = channel_of(metadata, event.get("input_channel"))
         greeting = None
@@ -274,8 +396,15 @@ class TurnRecorder:
                 read = await asyncio.wait_for(self.poll_once(), POLL_TIMEOUT_S)
             except asyncio.CancelledError:
                 raise
-            except Exception:  # a broken store or one bad poll must not end the recording
-                logger.exception("turn recorder poll failed; retrying with a fresh store connection")
+            except Exception as exc:  # a broken store or one bad poll must not end the recording
+                if is_outage(exc):
+                    self._log.log(f"outage:{_kind(exc)}", logging.WARNING,
+                                  "turns not recorded yet (%s); retrying with a fresh store connection",
+                                  _outage_reason(exc))
+                else:  # not a database error: the traceback names our code, its message no values
+                    self._log.log(f"poll:{_kind(exc)}", logging.ERROR,
+                                  "turn recorder poll failed (%s); retrying with a fresh store connection",
+                                  _kind(exc), exc_info=None if isinstance(exc, sa_exc.SQLAlchemyError) else exc)
                 await context.reset_store()
                 read = 0
             if read < BATCH:
@@ -307,7 +436,7 @@ async def flush() -> None:
     except asyncio.TimeoutError:
         logger.warning("recorder flush timed out; going on with what is recorded")
     except Exception as exc:  # best effort: the action itself reports a store that is down
-        logger.warning("recorder flush failed (%s); going on with what is recorded", exc)
+        logger.warning("recorder flush failed (%s); going on with what is recorded", _kind(exc))
         await context.reset_store()
 
 
@@ -336,25 +465,48 @@ async def stop() -> None:
     _running, _task = None, None
 
 
-def attach() -> bool:
-    """Run the recorder inside the action server (``python -m rasa_sdk`` or ``rasa run actions``).
+HEALTH_PATH = "/health/recorder"
 
-    Both create their Sanic app named ``rasa_sdk`` before importing the actions package, so the
-    app can be found here; imported anywhere else (tests, tools) nothing is started.
+
+def attach(app: Any) -> None:
+    """Run the recorder inside the action server's Sanic ``app``, and serve its status.
+
+    ``GET /health/recorder`` answers loopback callers only (an operator on the machine, a
+    monitoring agent beside it) with the cursor, the lag and the skipped events as JSON.
     """
-    try:
-        from sanic import Sanic
-
-        app = Sanic.get_app("rasa_sdk")
-    except Exception:
-        return False
+    from sanic import response
 
     async def started(_app: Any, _loop: Any) -> None:
         await start()
 
     async def stopping(_app: Any, _loop: Any) -> None:
         await stop()
+        await context.reset_store()  # an open SQLite connection's thread would keep the process alive
+
+    async def health(request: Any) -> Any:
+        if not _from_loopback(request):
+            return response.json({"error": "the recorder's status is served to this machine only"}, status=403)
+        recorder = current()
+        if recorder is None:
+            return response.json({"error": "the turn recorder is not running in this process"}, status=503)
+        try:
+            status = await asyncio.wait_for(recorder.status(), context.STORE_TIMEOUT_S)
+        except Exception as exc:  # the status of a store that is down is "unavailable", said plainly
+            if not is_outage(exc):
+                raise
+            return response.json({"error": "the relationship store is unavailable",
+                                  "reason": _kind(exc)}, status=503)
+        return response.json(status.as_json())
 
     app.register_listener(started, "after_server_start")
     app.register_listener(stopping, "before_server_stop")
-    return True
+    app.add_route(health, HEALTH_PATH, methods=["GET"], name="recorder_health")
+
+
+def _from_loopback(request: Any) -> bool:
+    import ipaddress
+
+    try:
+        return ipaddress.ip_address(request.ip).is_loopback
+    except ValueError:
+        return False

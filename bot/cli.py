@@ -69,6 +69,26 @@ def _cmd_test(args: argparse.Namespace) -> int:
     return subprocess.run([sys.executable, "-m", "pytest", *args.pytest_args], cwd=settings.project_root).returncode
 
 
+def _cmd_status(args: argparse.Namespace) -> int:
+    """Where the turn recorder is: its cursor, how far behind it is, and the events it skipped."""
+    import asyncio
+
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from bot.store.recorder_state import status_at
+
+    settings = settings_module.load()
+    try:
+        status = asyncio.run(status_at(settings.database_url, settings.tracker_store_url))
+    except (SQLAlchemyError, OSError) as exc:
+        reason = type(getattr(exc, "orig", None) or exc).__name__
+        print(f"error: cannot read the turn recorder's state from the relationship store ({reason}); "
+              "is it reachable, and set up with `rapport db upgrade`?", file=sys.stderr)
+        return 1
+    print(status.in_words())
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="rapport", description="Rapport assistant framework")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -86,6 +106,9 @@ def build_parser() -> argparse.ArgumentParser:
     test = sub.add_parser("test", help="install test-only tools (browser) and run the whole test suite")
     # Everything after `rapport test` goes to pytest unchanged (see main()).
     test.set_defaults(handler=_cmd_test)
+
+    status = sub.add_parser("status", help="how the turn recorder is doing: cursor, lag, skipped events")
+    status.set_defaults(handler=_cmd_status)
 
     nlp = sub.add_parser("nlp", help="the project's spaCy pipeline")
     nlp_sub = nlp.add_subparsers(dest="nlp_command", required=True)

@@ -14,6 +14,8 @@ import logging
 from dataclasses import dataclass
 from typing import Any, Mapping
 
+from bot.boundary import BadInput, check_unicode
+
 logger = logging.getLogger(__name__)
 
 SIGNED_ID_CHANNEL = "customer"
@@ -27,14 +29,24 @@ class ChannelIdentity:
     sender_id: str
 
 
-def sign_customer_id(customer_id: str, secret: str) -> str:
-    """The signature a website's server puts beside the customer id (hex HMAC-SHA256)."""
-    return hmac.new(secret.encode(), customer_id.encode(), hashlib.sha256).hexdigest()
+def sign_customer_id(customer_id: object, secret: str) -> str:
+    """The signature a website's server puts beside the customer id (hex HMAC-SHA256).
+
+    An id that cannot be trusted (not a string, or not valid Unicode, such as a lone surrogate)
+    has no signature: the answer is ``""``, which no check accepts.
+    """
+    if not isinstance(customer_id, str) or not _valid_unicode(customer_id):
+        return ""
+    return hmac.new(_key(secret), customer_id.encode("utf-8"), hashlib.sha256).hexdigest()
 
 
-def verified_customer_id(metadata: Mapping[str, Any] | None, secret: str) -> str | None:
-    """The customer id from metadata when its signature is right; otherwise None (and logged)."""
-    if not metadata:
+def verified_customer_id(metadata: object, secret: str) -> str | None:
+    """The customer id from metadata when its signature is right; otherwise None (and logged).
+
+    Never raises: metadata comes from strangers and from events stored long ago, so any value at
+    all (wrong types, invalid Unicode) means an anonymous customer, logged once without the id.
+    """
+    if not isinstance(metadata, Mapping) or not metadata:
         return None
     customer_id = metadata.get("customer_id")
     signature = metadata.get("customer_signature")
@@ -48,11 +60,27 @@ def verified_customer_id(metadata: Mapping[str, Any] | None, secret: str) -> str
     ):
         logger.warning("ignoring malformed signed customer id in metadata")
         return None
+    if not _valid_unicode(customer_id):
+        logger.warning("ignoring a signed customer id that is not valid text (treated as anonymous)")
+        return None
     expected = sign_customer_id(customer_id, secret)
     if not hmac.compare_digest(expected.encode(), signature.strip().lower().encode("utf-8", "replace")):
         logger.warning("ignoring customer id with a wrong signature (treated as anonymous)")
         return None
     return customer_id
+
+
+def _valid_unicode(value: str) -> bool:
+    try:
+        check_unicode(value, "customer_id")
+    except BadInput:
+        return False
+    return True
+
+
+def _key(secret: str) -> bytes:
+    # os.environ turns bytes that are not UTF-8 into lone surrogates; sign with such a secret anyway.
+    return secret.encode("utf-8", "surrogatepass")
 
 
 def pseudonym(sender_id: str, secret: str | None = None) -> str:

@@ -59,6 +59,8 @@ class ManagedProcess:
     log_path: Path
     env: dict[str, str] = field(default_factory=dict)
     process: subprocess.Popen | None = field(default=None, repr=False)
+    #: Variables for this process only, on top of the launcher's environment.
+    env: dict[str, str] = field(default_factory=dict)
 
     def start(self, cwd: Path, env: dict[str, str]) -> None:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
@@ -173,6 +175,8 @@ def plan(settings: Settings, model: Path, endpoints: Path) -> list[ManagedProces
             [sys.executable, "-m", "rasa_sdk", "--port", str(settings.actions_port), "--actions", "actions"],
             f"http://{settings.host}:{settings.actions_port}/health",
             logs / "actions.log",
+            # rasa_sdk binds every interface unless SANIC_HOST says otherwise (rasa_sdk/endpoint.py run).
+            env={"SANIC_HOST": settings.host},
         ),
         ManagedProcess(
             "rasa",

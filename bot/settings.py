@@ -45,6 +45,8 @@ class Settings:
     console_port: int
     host: str
     rasa_token: str
+    #: Rasa sends it with every call to the action server, which refuses calls without it.
+    actions_token: str
     identity_secret: str
     link_code_secret: str
     session_secret: str
@@ -113,8 +115,20 @@ def _dev_secret(var_dir: Path, name: str) -> str:
         if value:
             return value
     value = secrets.token_urlsafe(32)
-    path.write_text(value, encoding="utf-8")
-    path.chmod(0o600)
+    # Written aside and linked into place: two processes starting at once (`rasa run` and
+    # `rasa run actions`) agree on the first one's secret instead of each keeping its own.
+    draft = path.with_name(f"{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+    descriptor = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as out:
+        out.write(value)
+    try:
+        os.link(draft, path)
+    except FileExistsError:
+        value = path.read_text(encoding="utf-8").strip() or value
+    except OSError:  # no hard links on this file system: the last one written wins, as before
+        os.replace(draft, path)
+    finally:
+        draft.unlink(missing_ok=True)
     return value
 
 
@@ -226,6 +240,7 @@ def load() -> Settings:
         console_port=_env_int("RAPPORT_CONSOLE_PORT", 8000),
         host=_env("RAPPORT_HOST", "127.0.0.1"),
         rasa_token=os.environ.get("RAPPORT_RASA_TOKEN", "").strip() or _dev_secret(var_dir, "rasa_token"),
+        actions_token=os.environ.get("RAPPORT_ACTIONS_TOKEN", "").strip() or _dev_secret(var_dir, "actions_token"),
         identity_secret=os.environ.get("RAPPORT_IDENTITY_SECRET", "").strip()
         or _dev_secret(var_dir, "identity"),
         link_code_secret=os.environ.get("RAPPORT_LINK_CODE_SECRET", "").strip()

@@ -32,12 +32,13 @@ from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot import admission, resilience, settings, speedups
-from bot.rasa import containment
+from bot.rasa import action_auth, containment
 from bot.store.engine import SQLITE_BUSY_TIMEOUT_MS, set_sqlite_pragmas, truncate_wal
 
 admission.install()
 resilience.install()
 speedups.install()
+action_auth.install()  # the action server refuses calls without its token
 logger = logging.getLogger(__name__)
 
 ERASED_SLOT = "erased"

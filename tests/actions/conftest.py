@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from pathlib import Path
 from typing import Any
@@ -9,6 +10,7 @@ from typing import Any
 import pytest
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
+from sqlalchemy import text
 
 from actions import context
 
@@ -28,6 +30,52 @@ async def store_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
     handle = await context.store()
     yield handle
     await context.reset_store()
+
+
+@pytest.fixture(scope="session")
+def postgres_database() -> Any:
+    """A fresh, migrated PostgreSQL database for this session's action tests (skipped without the server)."""
+    import asyncio
+    import uuid
+
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    from bot.store.migrate import upgrade
+    from tests.support.services import need
+
+    need("PostgreSQL", "127.0.0.1", 5432)
+    name = f"rapport_actions_{uuid.uuid4().hex[:8]}"
+
+    async def admin(statement: str) -> None:
+        engine = create_async_engine("postgresql+asyncpg://postgres@127.0.0.1:5432/test", isolation_level="AUTOCOMMIT")
+        async with engine.connect() as connection:
+            await connection.exec_driver_sql(statement)
+        await engine.dispose()
+
+    asyncio.run(admin(f'CREATE DATABASE "{name}"'))
+    upgrade(f"postgresql+asyncpg://postgres@127.0.0.1:5432/{name}")
+    yield name
+    asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture()
+async def pg_store_env(postgres_database: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """The actions' store on PostgreSQL behind a TCP proxy the test can cut; yields (store, proxy)."""
+    from tests.support.tcp_proxy import TcpProxy
+
+    proxy = TcpProxy("127.0.0.1", 5432).start()
+    monkeypatch.setenv("RAPPORT_VAR_DIR", str(tmp_path))
+    monkeypatch.setenv("RAPPORT_DATABASE_URL", f"postgresql+asyncpg://postgres@127.0.0.1:{proxy.port}/{postgres_database}")
+    monkeypatch.setenv("RAPPORT_TRACKER_STORE_URL", f"sqlite:///{tmp_path / 'tracker.db'}")
+    monkeypatch.setenv("RAPPORT_IDENTITY_SECRET", "test-identity-secret")
+    monkeypatch.setattr(context, "_store_lock", asyncio.Lock())
+    await context.reset_store()
+    handle = await context.store()
+    async with handle.database.write() as session:
+        await session.execute(text("TRUNCATE turn_recorder, persons RESTART IDENTITY CASCADE"))
+    yield handle, proxy
+    await context.reset_store()
+    proxy.close()
 
 
 def tracker_from(name: str, **changes: Any) -> Tracker:

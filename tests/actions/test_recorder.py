@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import json
+import logging
 import sqlite3
 import time
 from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy.exc import OperationalError
 from rasa.core.tracker_store import SQLTrackerStore
 from rasa.shared.core.events import ActionExecuted, BotUttered, SlotSet, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
@@ -282,3 +285,225 @@ async def test_flush_with_a_broken_store_lets_the_action_go_on(store_env, conver
     monkeypatch.setattr(recorder, "_running", rec)
     await recorder.flush()  # does not raise
     assert "recorder flush failed" in caplog.text
+
+
+# an event that cannot be recorded never stops the recording ------------------------------------
+def _insert_event(path: Path, sender: str, data: str | bytes, type_name: str = "user") -> int:
+    """A row as Rasa's SQLTrackerStore writes it, with data no route should have let through."""
+    with sqlite3.connect(path) as db:
+        cursor = db.execute("INSERT INTO events (sender_id, type_name, timestamp, intent_name, data) "
+                            "VALUES (?, ?, ?, 'greet', ?)", (sender, type_name, time.time(), data))
+        return int(cursor.lastrowid)
+
+
+def _history_intents(interactions: list) -> list[str]:
+    return [i.intent for i in reversed(interactions)]
+
+
+async def _polls(rec: TurnRecorder, times: int) -> None:
+    for _ in range(times):
+        await rec.poll_once()
+
+
+async def test_a_signed_id_that_is_not_valid_unicode_leaves_the_turn_anonymous_and_the_rest_recorded(
+        store_env, conversations) -> None:
+    rec = await started(store_env, conversations)
+    await conversations.say("before-1", "returns?", "returns")
+    await conversations.say("surrogate-1", "delivery?", "delivery",
+                            metadata={"customer_id": "\ud800", "customer_signature": "\ud800"})
+    await conversations.say("after-1", "hours?", "opening_hours")
+    await _polls(rec, 3)
+    for sender, intent in [("before-1", "returns"), ("surrogate-1", "delivery"), ("after-1", "opening_hours")]:
+        person = await store_env.find_person("rest", sender)
+        assert person is not None, sender
+        assert _history_intents(await store_env.interaction_history(person.id)) == [intent]
+    assert (await rec.status()).skipped == 0
+
+
+async def test_an_event_that_cannot_be_recorded_is_skipped_after_three_tries_logged_once_and_counted(
+        store_env, conversations, monkeypatch, caplog) -> None:
+    monkeypatch.setattr(recorder, "RETRY_AFTER_S", 0.0)
+    rec = await started(store_env, conversations)
+    await conversations.say("good-1", "returns?", "returns")
+    topic = [{"entity": "topic", "value": "\ud800", "start": 0, "end": 1}]  # the store cannot hold it
+    await conversations.say("poison-topic", "any \ud800 books?", "ask_recommendation", entities=topic)
+    shape = _insert_event(conversations.path, "poison-shape", json.dumps({"event": "user", "parse_data": [1, 2]}))
+    await conversations.say("good-2", "hours?", "opening_hours")
+    with sqlite3.connect(conversations.path) as db:
+        topic_event = db.execute("SELECT id FROM events WHERE sender_id = 'poison-topic' AND type_name = 'user'"
+                                 ).fetchone()[0]
+
+    await rec.poll_once()  # good-1, then the first try of the bad topic
+    assert await store_env.find_person("rest", "good-2") is None  # the turns after it wait for its retries
+    await _polls(rec, 10)
+    for sender, intent in [("good-1", "returns"), ("good-2", "opening_hours")]:
+        person = await store_env.find_person("rest", sender)
+        assert _history_intents(await store_env.interaction_history(person.id)) == [intent]  # once each
+    assert await store_env.find_person("rest", "poison-shape") is None
+    status = await rec.status()
+    assert (status.skipped, status.last_skipped_event_id, status.lag_events) == (2, shape, 0)
+    skips = [r.getMessage() for r in caplog.records if "skipped tracker event" in r.getMessage()]
+    assert len(skips) == 2
+    assert f"event {topic_event}:" in skips[0] and "3 attempts" in skips[0]
+    assert f"event {shape}:" in skips[1]
+    assert "poison" not in caplog.text and "books" not in caplog.text  # no sender ids, no words
+
+
+async def test_the_skipped_count_survives_a_restart_and_rapport_status_says_it(
+        store_env, conversations, monkeypatch, capsys) -> None:
+    from bot import cli
+
+    rec = await started(store_env, conversations)
+    bad = _insert_event(conversations.path, "bad-2", b"\xff\xfe not json")
+    await conversations.say("good-3", "returns?", "returns")
+    await rec.poll_once()
+    await rec.close()
+    again = make_recorder(store_env, conversations.path, holder="test-b")
+    await again.poll_once()
+    assert ((await again.status()).skipped, (await again.status()).last_skipped_event_id) == (1, bad)
+    await conversations.say("good-3", "hours?", "opening_hours")  # not recorded yet: one event behind
+
+    assert await asyncio.to_thread(cli.main, ["status"]) == 0
+    said = capsys.readouterr().out
+    assert "The turn recorder is running." in said
+    assert "events behind the tracker store" in said
+    assert f"It has skipped 1 event it could not record; the last was event {bad}." in said
+
+
+def test_rapport_status_before_the_recorder_ever_ran(store_env, capsys) -> None:
+    from bot import cli
+
+    assert cli.main(["status"]) == 0
+    assert "has not started yet" in capsys.readouterr().out
+
+
+async def test_a_poisoned_event_does_not_grow_the_log_with_every_poll(store_env, conversations, monkeypatch,
+                                                                       caplog) -> None:
+    caplog.set_level(logging.INFO)
+    monkeypatch.setattr(recorder, "RETRY_AFTER_S", 0.0)
+    rec = await started(store_env, conversations)
+    for n in range(5):  # five bad events in a row, the same fault each
+        _insert_event(conversations.path, f"poison-{n}", json.dumps({"event": "user", "parse_data": [n]}))
+    await conversations.say("good-4", "returns?", "returns")
+    await _polls(rec, 200)
+    assert await store_env.find_person("rest", "good-4") is not None
+    assert (await rec.status()).skipped == 5
+    assert len([r for r in caplog.records if r.name == "actions.recorder"]) == 1  # the rest held back for a minute
+
+
+class _Flaky:
+    """The real store, whose recording calls fail like a database that is down, ``failures`` times in all."""
+
+    failures = 0
+
+    def __init__(self, store: Any, error: Exception) -> None:
+        self._store, self._error = store, error
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._store, name)
+
+    async def resolve_and_record(self, *args: Any, **kwargs: Any) -> Any:
+        if _Flaky.failures > 0:
+            _Flaky.failures -= 1
+            raise self._error
+        return await self._store.resolve_and_record(*args, **kwargs)
+
+
+@pytest.mark.parametrize("error", [
+    OperationalError("INSERT INTO interactions ...", {"sender": "down-1"},
+                     sqlite3.OperationalError("database is locked")),
+    ConnectionRefusedError(111, "Connect call failed ('127.0.0.1', 5432)"),
+], ids=["operational-error", "connection-refused"])
+async def test_a_store_outage_skips_nothing_and_is_logged_once_a_minute(store_env, conversations, monkeypatch,
+                                                                         caplog, error) -> None:
+    monkeypatch.setattr(recorder, "POLL_S", 0.01)
+    monkeypatch.setattr(_Flaky, "failures", 40)
+    monkeypatch.setattr(context, "_store_lock", asyncio.Lock())  # this test's loop: the store is opened concurrently
+    rec = await started(store_env, conversations)
+    await conversations.say("down-1", "returns?", "returns")
+    cached: dict[int, _Flaky] = {}
+
+    async def handle() -> Any:  # as in the action server: the store, reopened after each failure
+        current = await context.store()
+        return cached.setdefault(id(current), _Flaky(current, error))
+
+    rec._store = handle
+    task = asyncio.create_task(rec.run())
+    try:
+        for _ in range(500):
+            person = await (await context.store()).find_person("rest", "down-1")
+            if person is not None:
+                break
+            await asyncio.sleep(0.02)
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+    assert _Flaky.failures == 0 and person is not None
+    store = await context.store()
+    assert _history_intents(await store.interaction_history(person.id)) == ["returns"]
+    assert (await rec.status()).skipped == 0
+    lines = [r.getMessage() for r in caplog.records if r.name == "actions.recorder"]
+    assert len(lines) == 1 and "turns not recorded yet" in lines[0], lines
+    assert "down-1" not in caplog.text and "INSERT" not in caplog.text
+
+
+def test_the_recorder_table_matches_its_migrations(tmp_path: Path) -> None:
+    from alembic.autogenerate import compare_metadata
+    from alembic.runtime.migration import MigrationContext
+    from sqlalchemy import create_engine
+
+    from bot.store.migrate import upgrade
+
+    upgrade(f"sqlite+aiosqlite:///{tmp_path / 'fresh.db'}")
+    with create_engine(f"sqlite:///{tmp_path / 'fresh.db'}").connect() as connection:
+        context_ = MigrationContext.configure(connection, opts={
+            "compare_type": True,
+            "include_object": lambda _obj, name, type_, _reflected, _to: type_ != "table" or name == "turn_recorder",
+        })
+        assert compare_metadata(context_, recorder.recorder_metadata) == []
+
+
+async def test_on_postgresql_a_poisoned_event_is_skipped_and_a_real_outage_skips_nothing(
+        pg_store_env, tmp_path, monkeypatch, caplog) -> None:
+    store, proxy = pg_store_env
+    monkeypatch.setattr(recorder, "RETRY_AFTER_S", 0.0)
+    monkeypatch.setattr(recorder, "POLL_S", 0.02)
+    talk = Conversations(tmp_path / "tracker.db")
+    rec = TurnRecorder(f"sqlite:///{talk.path}", context.store, identity_secret=SECRET, holder="pg-a")
+    assert await rec.poll_once() == 0
+    topic = [{"entity": "topic", "value": "\ud800", "start": 0, "end": 1}]
+    await talk.say("pg-poison", "books?", "ask_recommendation", entities=topic)  # PostgreSQL refuses the text
+    await talk.say("pg-good-1", "returns?", "returns")
+    await _polls(rec, 6)
+    assert await store.find_person("rest", "pg-good-1") is not None
+    assert (await rec.status()).skipped == 1
+
+    task = asyncio.create_task(rec.run())
+    try:
+        proxy.cut()  # the store is down for real: connections dropped, new ones refused
+        await talk.say("pg-good-2", "hours?", "opening_hours")
+        await asyncio.sleep(1.5)  # dozens of failed polls
+        proxy.restore()
+        for _ in range(300):
+            person = await (await context.store()).find_person("rest", "pg-good-2")
+            if person is not None:
+                break
+            await asyncio.sleep(0.05)
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+    assert person is not None
+    status = await rec.status()
+    assert (status.skipped, status.lag_events) == (1, 0)
+    lines = [r.getMessage() for r in caplog.records if r.name == "actions.recorder"]
+    assert len(lines) <= 3, lines  # the skip, and the outage once (its kinds may differ as it starts)
+    assert "pg-" not in caplog.text
+
+
+def test_rapport_status_on_a_store_that_is_not_set_up_says_what_to_do(store_env, tmp_path, monkeypatch,
+                                                                       capsys) -> None:
+    from bot import cli
+
+    monkeypatch.setenv("RAPPORT_DATABASE_URL", f"sqlite+aiosqlite:///{tmp_path / 'empty.db'}")
+    assert cli.main(["status"]) == 1
+    assert "rapport db upgrade" in capsys.readouterr().err
