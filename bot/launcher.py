@@ -57,10 +57,9 @@ class ManagedProcess:
     command: list[str]
     health_url: str
     log_path: Path
-    env: dict[str, str] = field(default_factory=dict)
-    process: subprocess.Popen | None = field(default=None, repr=False)
     #: Variables for this process only, on top of the launcher's environment.
     env: dict[str, str] = field(default_factory=dict)
+    process: subprocess.Popen | None = field(default=None, repr=False)
 
     def start(self, cwd: Path, env: dict[str, str]) -> None:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
