@@ -162,7 +162,9 @@ class Fuzzer:
     async def send(self, route: Route, hostile: Hostile, ticket_id: int) -> int:
         values = {name: value.replace(TICKET, str(ticket_id)) for name, value in hostile.path_values.items()}
         url = route.url(**values) + (f"?{hostile.query}" if hostile.query else "")
-        headers: dict[str, str] = {}
+        # The server may answer a hostile body (413, say) before reading it and then close the
+        # connection; like any client, the next request must not reuse that connection.
+        headers: dict[str, str] = {"Connection": "close"}
         if hostile.content_type is not None:
             headers["Content-Type"] = hostile.content_type
         cookies = None
