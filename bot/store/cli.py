@@ -73,7 +73,8 @@ def _guarded(work: Callable[[], Any], err: TextIO) -> int:
         return _error(str(exc), NOT_FOUND, err)
 
 
-def run_db_upgrade(args: argparse.Namespace, out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
+def run_db_upgrade(args: argparse.Namespace, out: TextIO | None = None, err: TextIO | None = None) -> int:
+    out, err = out or sys.stdout, err or sys.stderr  # the streams of now, not of import time
     try:
         revision = upgrade(args.url)
     except InvalidInput as exc:
@@ -90,7 +91,8 @@ async def _with_store(url: str | None, work: Callable[[RelationshipStore], Any])
         await store.close()
 
 
-def run_people_show(args: argparse.Namespace, out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
+def run_people_show(args: argparse.Namespace, out: TextIO | None = None, err: TextIO | None = None) -> int:
+    out, err = out or sys.stdout, err or sys.stderr  # the streams of now, not of import time
     async def work(store: RelationshipStore) -> int:
         person = await store.resolve_person(args.channel, args.sender, create=False)
         profile = asdict(person)
@@ -103,7 +105,8 @@ def run_people_show(args: argparse.Namespace, out: TextIO = sys.stdout, err: Tex
     return _guarded(lambda: _with_store(args.url, work), err)
 
 
-def run_people_export(args: argparse.Namespace, out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
+def run_people_export(args: argparse.Namespace, out: TextIO | None = None, err: TextIO | None = None) -> int:
+    out, err = out or sys.stdout, err or sys.stderr  # the streams of now, not of import time
     async def work(store: RelationshipStore) -> int:
         person = await store.find_person(args.channel, args.sender)
         if person is None:
@@ -116,10 +119,11 @@ def run_people_export(args: argparse.Namespace, out: TextIO = sys.stdout, err: T
 
 def run_people_forget(
     args: argparse.Namespace,
-    out: TextIO = sys.stdout,
-    err: TextIO = sys.stderr,
+    out: TextIO | None = None,
+    err: TextIO | None = None,
     ask: Callable[[str], str] = input,
 ) -> int:
+    out, err = out or sys.stdout, err or sys.stderr  # the streams of now, not of import time
     tracker_url = args.tracker_url
     if tracker_url is None:
         from bot import settings
@@ -143,7 +147,8 @@ def run_people_forget(
     return _guarded(lambda: _with_store(args.url, work), err)
 
 
-def run_retention_purge(args: argparse.Namespace, out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
+def run_retention_purge(args: argparse.Namespace, out: TextIO | None = None, err: TextIO | None = None) -> int:
+    out, err = out or sys.stdout, err or sys.stderr  # the streams of now, not of import time
     if args.days < 0:
         return _error("--days must be 0 or more", BAD_INPUT, err)
 
