@@ -49,7 +49,7 @@ from actions.turn import record_for
 from bot.identity import channel_of, verified_customer_id
 from bot.store import RelationshipStore
 from bot.store.engine import async_url
-from bot.store.recorder_state import NAME, RecorderStatus, read_status, recorder_metadata, recorder_table  # noqa: F401
+from bot.store.recorder_state import NAME, RecorderStatus, read_status, recorder_table  # noqa: F401
 
 logger = logging.getLogger(__name__)
 

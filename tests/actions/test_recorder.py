@@ -447,22 +447,6 @@ async def test_a_store_outage_skips_nothing_and_is_logged_once_a_minute(store_en
     assert "down-1" not in caplog.text and "INSERT" not in caplog.text
 
 
-def test_the_recorder_table_matches_its_migrations(tmp_path: Path) -> None:
-    from alembic.autogenerate import compare_metadata
-    from alembic.runtime.migration import MigrationContext
-    from sqlalchemy import create_engine
-
-    from bot.store.migrate import upgrade
-
-    upgrade(f"sqlite+aiosqlite:///{tmp_path / 'fresh.db'}")
-    with create_engine(f"sqlite:///{tmp_path / 'fresh.db'}").connect() as connection:
-        context_ = MigrationContext.configure(connection, opts={
-            "compare_type": True,
-            "include_object": lambda _obj, name, type_, _reflected, _to: type_ != "table" or name == "turn_recorder",
-        })
-        assert compare_metadata(context_, recorder.recorder_metadata) == []
-
-
 async def test_on_postgresql_a_poisoned_event_is_skipped_and_a_real_outage_skips_nothing(
         pg_store_env, tmp_path, monkeypatch, caplog) -> None:
     store, proxy = pg_store_env
