@@ -9,7 +9,7 @@ import pytest
 from rasa.core.actions.action import RemoteAction
 from rasa.core.processor import MessageProcessor
 
-from bot.rasa import install_patches, turn_gate
+from bot.rasa import install_patches, turn_gate, uninstall_patches
 
 
 def test_bound_from_env(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -197,6 +197,7 @@ async def test_away_outside_a_turn_does_nothing() -> None:
 
 
 def test_installed_in_the_rasa_process() -> None:
+    uninstall_patches()  # from Rasa's own functions, whatever earlier tests left
     install_patches()  # what the tracker store named in endpoints.yml does when Rasa creates it
 
     assert getattr(MessageProcessor.handle_message, "__wrapped__", None) is not None
