@@ -10,7 +10,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions import context
+from actions import people, storage
 from actions.turn import topics_of
 from bot import settings as settings_module
 from bot.content import ContentItem, choose, load_catalogue
@@ -42,7 +42,7 @@ class ActionSuggestContent(Action):
         asked = intent == "ask_recommendation"
         if not topics_now and not asked:
             return []
-        who = context.speaker(tracker)
+        who = people.speaker(tracker)
 
         async def work(handle: RelationshipStore) -> ContentItem | None:
             # Session start created the person; a read is enough (no last-seen write per suggestion).
@@ -62,8 +62,8 @@ class ActionSuggestContent(Action):
             return item
 
         try:
-            item = await context.using_store(work)
-        except context.StoreUnavailable as exc:
+            item = await storage.using_store(work)
+        except storage.StoreUnavailable as exc:
             logger.info("no suggestion without the store: %s", exc)
             return []
         if item is None:

@@ -14,7 +14,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import ConversationPaused, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions import context
+from actions import people, storage
 from bot import settings as settings_module
 from bot.handoff import hours, routing
 from bot.handoff.summary import facts_from_events, summarise
@@ -42,13 +42,13 @@ async def hand_over(dispatcher: CollectingDispatcher, tracker: Tracker, reason: 
     if not after_hours_message and not schedule.is_open():
         dispatcher.utter_message(response="utter_handoff_closed_hours", staffed_hours=schedule.text)
         return []
-    who = context.speaker(tracker)
+    who = people.speaker(tracker)
     facts = facts_from_events(tracker.events)
     team = routing.team_for(facts.intents)
 
     async def work(handle: RelationshipStore) -> tuple[int, int, str | None]:
         person = await handle.resolve_person(who.channel, who.sender_id)
-        person = await context.verified_person(handle, who, person)
+        person = await people.verified_person(handle, who, person)
         summary = summarise(facts, reason=reason, name=person.name, tone=person.tone, channel=who.channel)
         if after_hours_message:
             summary = "[Left a message outside staffed hours]\n" + summary
@@ -61,8 +61,8 @@ async def hand_over(dispatcher: CollectingDispatcher, tracker: Tracker, reason: 
         return ticket.id, ahead, person.preferred_channel
 
     try:
-        ticket_id, ahead, preferred = await context.using_store(work)
-    except (context.StoreUnavailable, StoreError) as exc:
+        ticket_id, ahead, preferred = await storage.using_store(work)
+    except (storage.StoreUnavailable, StoreError) as exc:
         logger.warning("handoff failed, queue unavailable: %s", exc)
         dispatcher.utter_message(text=QUEUE_DOWN)
         return []
@@ -103,11 +103,11 @@ class ActionFallback(Action):
         intents = _session_user_intents(tracker)
         if len(intents) >= 2 and intents[-1] == intents[-2] == "nlu_fallback":
             return await hand_over(dispatcher, tracker, "fallbacks")
-        who = context.speaker(tracker)
+        who = people.speaker(tracker)
         try:
-            await context.using_store(lambda handle: handle.resolve_and_record(
+            await storage.using_store(lambda handle: handle.resolve_and_record(
                 who.channel, who.sender_id, InteractionRecord(channel=who.channel, intent="nlu_fallback", outcome="fallback")))
-        except context.StoreUnavailable as exc:
+        except storage.StoreUnavailable as exc:
             logger.warning("fallback not recorded: %s", exc)
         dispatcher.utter_message(response="utter_default")
         return []
@@ -143,7 +143,7 @@ class ActionRate(Action):
             dispatcher.utter_message(response="utter_ask_rating")
             return []
         ticket_id = tracker.get_slot("last_ticket_id")
-        who = context.speaker(tracker)
+        who = people.speaker(tracker)
 
         async def work(handle: RelationshipStore) -> None:
             if ticket_id:
@@ -152,8 +152,8 @@ class ActionRate(Action):
                 channel=who.channel, intent="rate", outcome="resolved", satisfaction=rating))
 
         try:
-            await context.using_store(work)
-        except (context.StoreUnavailable, StoreError) as exc:
+            await storage.using_store(work)
+        except (storage.StoreUnavailable, StoreError) as exc:
             logger.warning("rating not stored: %s", exc)
         dispatcher.utter_message(response="utter_rating_thanks")
         return [SlotSet("last_ticket_id", None)]

@@ -9,7 +9,7 @@ from typing import Any
 from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions import context
+from actions import linked, people, storage
 from actions.preferences import entity
 from bot.store import InvalidInput, LinkCodeError, RelationshipStore
 
@@ -37,9 +37,9 @@ class ActionStartLink(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list[dict[str, Any]]:
         try:
-            _who, person = await context.resolve(tracker)
-            code = await context.using_store(lambda handle: handle.create_link_code(person.id))
-        except context.StoreUnavailable as exc:
+            _who, person = await people.resolve(tracker)
+            code = await storage.using_store(lambda handle: handle.create_link_code(person.id))
+        except storage.StoreUnavailable as exc:
             logger.warning("link code not created: %s", exc)
             dispatcher.utter_message(response="utter_privacy_unavailable")
             return []
@@ -57,23 +57,23 @@ class ActionRedeemLinkCode(Action):
         if code is None:
             dispatcher.utter_message(response="utter_link_ask_code")
             return []
-        who = context.speaker(tracker)
+        who = people.speaker(tracker)
 
         async def work(handle: RelationshipStore) -> list[dict[str, Any]]:
             person = await handle.redeem_link_code(code, who.channel, who.sender_id)
-            slots = context.person_slots(person, await handle.consents(person.id))
-            context.share_with_linked(person, slots, who.sender_id)
+            slots = people.person_slots(person, await handle.consents(person.id))
+            linked.share_with_linked(person, slots, who.sender_id)
             return slots
 
         try:
-            events = await context.using_store(work)
+            events = await storage.using_store(work)
         except LinkCodeError as exc:
             dispatcher.utter_message(response="utter_link_failed", reason=REASONS.get(exc.reason, exc.reason))
             return []
         except InvalidInput:
             dispatcher.utter_message(response="utter_link_ask_code")
             return []
-        except context.StoreUnavailable as exc:
+        except storage.StoreUnavailable as exc:
             logger.warning("link code not redeemed: %s", exc)
             dispatcher.utter_message(response="utter_privacy_unavailable")
             return []

@@ -10,7 +10,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions import context
+from actions import linked, people, storage
 from bot.names import name_from_text
 from bot.store import InvalidInput, RelationshipStore
 
@@ -48,13 +48,13 @@ class ActionSetTone(Action):
         intent = ((tracker.latest_message or {}).get("intent") or {}).get("name")
         tone = "brief" if intent == "pref_brief" else "friendly"
         try:
-            who, person = await context.resolve(tracker)
+            who, person = await people.resolve(tracker)
             if person.remembering:
-                await context.using_store(
+                await storage.using_store(
                     lambda handle: handle.update_preferences(person.id, source=who.source(), tone=tone)
                 )
-                context.share_with_linked(person, [SlotSet("tone", tone)], who.sender_id)
-        except context.StoreUnavailable as exc:
+                linked.share_with_linked(person, [SlotSet("tone", tone)], who.sender_id)
+        except storage.StoreUnavailable as exc:
             logger.warning("tone kept for this conversation only, store unavailable: %s", exc)
         return [SlotSet("tone", tone)]
 
@@ -71,17 +71,17 @@ class ActionSetName(Action):
             return []
         remembered = False
         try:
-            who, person = await context.resolve(tracker)
+            who, person = await people.resolve(tracker)
             if person.remembering:
-                await context.using_store(
+                await storage.using_store(
                     lambda handle: handle.update_preferences(person.id, source=who.source(), name=name)
                 )
-                context.share_with_linked(person, [SlotSet("person_name", name)], who.sender_id)
+                linked.share_with_linked(person, [SlotSet("person_name", name)], who.sender_id)
                 remembered = True
         except InvalidInput:
             dispatcher.utter_message(response="utter_ask_name_again")
             return []
-        except context.StoreUnavailable as exc:
+        except storage.StoreUnavailable as exc:
             logger.warning("name kept for this conversation only, store unavailable: %s", exc)
         events = [SlotSet("person_name", name)]
         if remembered:
@@ -101,12 +101,12 @@ class ActionSetChannel(Action):
             dispatcher.utter_message(response="utter_channel_unknown")
             return []
         try:
-            who, person = await context.resolve(tracker)
+            who, person = await people.resolve(tracker)
             if person.remembering:
-                await context.using_store(
+                await storage.using_store(
                     lambda handle: handle.update_preferences(person.id, source=who.source(), preferred_channel=channel)
                 )
-        except context.StoreUnavailable as exc:
+        except storage.StoreUnavailable as exc:
             logger.warning("preferred channel not stored, store unavailable: %s", exc)
         dispatcher.utter_message(response="utter_channel_saved", channel=CHANNEL_LABELS[channel])
         return []
@@ -118,12 +118,12 @@ class ActionNoSuggestions(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list[dict[str, Any]]:
         try:
-            who, person = await context.resolve(tracker)
-            await context.using_store(
+            who, person = await people.resolve(tracker)
+            await storage.using_store(
                 lambda handle: handle.set_consent(person.id, "suggestions", False, source=who.source(purpose="suggestions"))
             )
-            context.share_with_linked(person, [SlotSet("suggestions_ok", False)], who.sender_id)
-        except context.StoreUnavailable as exc:
+            linked.share_with_linked(person, [SlotSet("suggestions_ok", False)], who.sender_id)
+        except storage.StoreUnavailable as exc:
             logger.warning("no-suggestions kept for this conversation only: %s", exc)
         return [SlotSet("suggestions_ok", False)]
 
@@ -136,7 +136,7 @@ class ActionRecordAdvocacy(Action):
         text = ((tracker.latest_message or {}).get("text") or "").lower()
         kind = "referred" if any(w in text for w in ("sent me", "referred", "told me about")) else "recommended"
 
-        who = context.speaker(tracker)
+        who = people.speaker(tracker)
 
         async def work(handle: RelationshipStore) -> None:
             person = await handle.resolve_person(who.channel, who.sender_id)
@@ -144,7 +144,7 @@ class ActionRecordAdvocacy(Action):
                 await handle.record_advocacy(person.id, kind, source=who.source(how="said"))
 
         try:
-            await context.using_store(work)
-        except context.StoreUnavailable as exc:
+            await storage.using_store(work)
+        except storage.StoreUnavailable as exc:
             logger.warning("advocacy not recorded: %s", exc)
         return []

@@ -9,7 +9,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions import context, recorder
+from actions import linked, people, recorder, storage
 from bot import settings as settings_module
 from bot.identity import pseudonym
 from bot.privacy import describe
@@ -26,7 +26,7 @@ class ActionWhatDoYouKnow(Action):
         return "action_what_do_you_know"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list[dict[str, Any]]:
-        who = context.speaker(tracker)
+        who = people.speaker(tracker)
         await recorder.flush()  # the answer includes the turns just before this question
 
         async def work(handle: RelationshipStore) -> dict | None:
@@ -34,8 +34,8 @@ class ActionWhatDoYouKnow(Action):
             return None if person is None else await handle.export_person(person.id)
 
         try:
-            export = await context.using_store(work)
-        except context.StoreUnavailable as exc:
+            export = await storage.using_store(work)
+        except storage.StoreUnavailable as exc:
             logger.warning("transparency answer unavailable for %s: %s", pseudonym(who.sender_id), exc)
             dispatcher.utter_message(response="utter_privacy_unavailable")
             return []
@@ -51,7 +51,7 @@ class ActionForgetMe(Action):
         return "action_forget_me"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list[dict[str, Any]]:
-        who = context.speaker(tracker)
+        who = people.speaker(tracker)
         tracker_url = settings_module.load().tracker_store_url
         await recorder.flush()  # nothing already stored may be recorded after the erasure
 
@@ -66,8 +66,8 @@ class ActionForgetMe(Action):
             return sorted(senders), rows
 
         try:
-            senders, rows = await context.using_store(work)
-        except (context.StoreUnavailable, PersonNotFound) as exc:
+            senders, rows = await storage.using_store(work)
+        except (storage.StoreUnavailable, PersonNotFound) as exc:
             logger.warning("forget-me failed for %s: %s", pseudonym(who.sender_id), exc)
             dispatcher.utter_message(response="utter_privacy_unavailable")
             return []
@@ -97,18 +97,18 @@ class ActionRememberMe(Action):
 
 async def _set_remembering(dispatcher: CollectingDispatcher, tracker: Tracker, remembering: bool,
                            response: str) -> list[dict[str, Any]]:
-    who = context.speaker(tracker)
+    who = people.speaker(tracker)
 
     async def work(handle: RelationshipStore) -> None:
         person = await handle.resolve_person(who.channel, who.sender_id)
         person = await handle.set_remembering(person.id, remembering, source=who.source(purpose="remember_me"))
         # Every linked conversation switches too: the tracker store keeps them in memory only.
-        context.share_with_linked(person, context.person_slots(person, await handle.consents(person.id)), who.sender_id)
+        linked.share_with_linked(person, people.person_slots(person, await handle.consents(person.id)), who.sender_id)
 
     await recorder.flush()
     try:
-        await context.using_store(work)
-    except context.StoreUnavailable as exc:
+        await storage.using_store(work)
+    except storage.StoreUnavailable as exc:
         logger.warning("remembering choice of %s not stored: %s", pseudonym(who.sender_id), exc)
         dispatcher.utter_message(response="utter_privacy_unavailable")
         return []

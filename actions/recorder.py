@@ -44,12 +44,12 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError, OperationalError, ProgrammingError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-from actions import context
+from actions import linked, people, storage
 from actions.turn import record_for
 from bot.identity import channel_of, verified_customer_id
 from bot.store import RelationshipStore
 from bot.store.engine import async_url
-from bot.store.recorder_state import NAME, RecorderStatus, read_status, recorder_metadata, recorder_table  # noqa: F401
+from bot.store.recorder_state import NAME, RecorderStatus, read_status, recorder_table  # noqa: F401
 
 logger = logging.getLogger(__name__)
 
@@ -77,7 +77,7 @@ SlotPusher = Callable[[str, list[dict[str, Any]]], Awaitable[None]]
 
 #: Failures of a store or the tracker store itself, not of one event: wait and retry, skip nothing.
 _OUTAGES = (
-    context.StoreUnavailable, OSError, asyncio.TimeoutError, sa_exc.OperationalError, sa_exc.InterfaceError,
+    storage.StoreUnavailable, OSError, asyncio.TimeoutError, sa_exc.OperationalError, sa_exc.InterfaceError,
     sa_exc.ProgrammingError, sa_exc.InternalError, sa_exc.DisconnectionError, sa_exc.TimeoutError,
 )  # fmt: skip
 
@@ -107,7 +107,7 @@ def _kind(exc: BaseException) -> str:
 def _outage_reason(exc: BaseException) -> str:
     """Type and first line of the driver's own message (no SQL, no parameters), escaped for any log."""
     inner: BaseException = exc
-    while isinstance(inner, context.StoreUnavailable) and inner.__cause__ is not None:
+    while isinstance(inner, storage.StoreUnavailable) and inner.__cause__ is not None:
         inner = inner.__cause__
     detail = str(getattr(inner, "orig", None) or inner).split("\n", 1)[0][:160]
     detail = detail.encode("ascii", "backslashreplace").decode("ascii")
@@ -300,7 +300,7 @@ class TurnRecorder:
                 if outage is not None:
                     raise outage
                 return passed
-            except context.StoreUnavailable as exc:
+            except storage.StoreUnavailable as exc:
                 self._log.log("store-unavailable", logging.WARNING, "turns not recorded yet, store unavailable: %s",
                               _outage_reason(exc))
                 return 0
@@ -331,7 +331,7 @@ class TurnRecorder:
                 if is_outage(exc):
                     return index, skipped, exc
                 if await self._store() is not handle:  # closed and replaced under us: not the event's fault
-                    return index, skipped, context.StoreUnavailable("the store was reopened while recording")
+                    return index, skipped, storage.StoreUnavailable("the store was reopened while recording")
                 attempts = 1 if failing is None else failing[1] + 1
                 if attempts < MAX_ATTEMPTS:
                     self._failing = (event_id, attempts, time.monotonic())
@@ -369,7 +369,7 @@ class TurnRecorder:
         if ((event.get("parse_data") or {}).get("intent") or {}).get("name") == "affirm":
             greeting = await self._greeting_before(row.sender_id, int(row.id))
         record = record_for(event, channel, greeting)
-        who = context.Speaker(channel=channel, sender_id=row.sender_id,
+        who = people.Speaker(channel=channel, sender_id=row.sender_id,
                               customer_id=verified_customer_id(metadata, self._secret))
         if record is None and who.customer_id is None:
             return
@@ -379,10 +379,10 @@ class TurnRecorder:
         else:
             person = await handle.resolve_and_record(channel, row.sender_id, record)
             self.recorded += 1
-        person = await context.verified_person(handle, who, person)
+        person = await people.verified_person(handle, who, person)
         slots: list[dict[str, Any]] = []
         if who.customer_id is not None and (before is None or before.id != person.id):
-            slots += context.person_slots(person, await handle.consents(person.id))  # joined a known person
+            slots += people.person_slots(person, await handle.consents(person.id))  # joined a known person
         if record is not None and record.outcome == "resolved":
             slots += [{"event": "slot", "name": "open_issue", "value": None},
                       {"event": "slot", "name": "greeting", "value": "named" if person.name else "returning"}]
@@ -405,7 +405,7 @@ class TurnRecorder:
                     self._log.log(f"poll:{_kind(exc)}", logging.ERROR,
                                   "turn recorder poll failed (%s); retrying with a fresh store connection",
                                   _kind(exc), exc_info=None if isinstance(exc, sa_exc.SQLAlchemyError) else exc)
-                await context.reset_store()
+                await storage.reset_store()
                 read = 0
             if read < BATCH:
                 await asyncio.sleep(POLL_S)
@@ -432,12 +432,12 @@ async def flush() -> None:
     if _running is None:
         return
     try:
-        await asyncio.wait_for(_running.flush(), context.STORE_TIMEOUT_S)
+        await asyncio.wait_for(_running.flush(), storage.STORE_TIMEOUT_S)
     except asyncio.TimeoutError:
         logger.warning("recorder flush timed out; going on with what is recorded")
     except Exception as exc:  # best effort: the action itself reports a store that is down
         logger.warning("recorder flush failed (%s); going on with what is recorded", _kind(exc))
-        await context.reset_store()
+        await storage.reset_store()
 
 
 async def start() -> TurnRecorder:
@@ -446,8 +446,8 @@ async def start() -> TurnRecorder:
 
     if _running is None:
         settings = settings_module.load()
-        _running = TurnRecorder(settings.tracker_store_url, context.store,
-                                identity_secret=settings.identity_secret, push_slots=context.push_slots)
+        _running = TurnRecorder(settings.tracker_store_url, storage.store,
+                                identity_secret=settings.identity_secret, push_slots=linked.push_slots)
         _task = asyncio.get_running_loop().create_task(_running.run(), name="turn-recorder")
     return _running
 
@@ -481,7 +481,7 @@ def attach(app: Any) -> None:
 
     async def stopping(_app: Any, _loop: Any) -> None:
         await stop()
-        await context.reset_store()  # an open SQLite connection's thread would keep the process alive
+        await storage.reset_store()  # an open SQLite connection's thread would keep the process alive
 
     async def health(request: Any) -> Any:
         if not _from_loopback(request):
@@ -490,7 +490,7 @@ def attach(app: Any) -> None:
         if recorder is None:
             return response.json({"error": "the turn recorder is not running in this process"}, status=503)
         try:
-            status = await asyncio.wait_for(recorder.status(), context.STORE_TIMEOUT_S)
+            status = await asyncio.wait_for(recorder.status(), storage.STORE_TIMEOUT_S)
         except Exception as exc:  # the status of a store that is down is "unavailable", said plainly
             if not is_outage(exc):
                 raise

@@ -9,7 +9,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import ActionExecuted, ConversationPaused, SessionStarted, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions import context, recorder
+from actions import greeting, people, recorder, storage
 from bot.store import Person, RelationshipStore
 
 logger = logging.getLogger(__name__)
@@ -24,17 +24,17 @@ async def profile_events(handle: RelationshipStore, person: Person, session_star
     Returning means we met before this session: an interaction older than it, or a name they gave.
     """
     if person.is_new:  # created just now: no consents, history or ticket to read yet
-        return context.person_slots(person, {}) + [
+        return people.person_slots(person, {}) + [
             SlotSet("returning", False), SlotSet("open_issue", None), SlotSet("greeting", "new")]
     consents = await handle.consents(person.id)
     history = await handle.interaction_history(person.id, limit=20)
-    earlier = context.before_session(history, session_start)
+    earlier = greeting.before_session(history, session_start)
     returning = bool(earlier) or bool(person.name)
-    open_issue = context.open_issue_from(earlier)
-    return context.person_slots(person, consents) + [
+    open_issue = greeting.open_issue_from(earlier)
+    return people.person_slots(person, consents) + [
         SlotSet("returning", returning),
         SlotSet("open_issue", open_issue),
-        SlotSet("greeting", context.greeting_style(returning, bool(person.name), open_issue)),
+        SlotSet("greeting", greeting.greeting_style(returning, bool(person.name), open_issue)),
     ]
 
 
@@ -54,7 +54,7 @@ def _last_per_slot(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [e for i, e in enumerate(events) if e.get("event") != "slot" or last[e["name"]] == i]
 
 
-async def _session_profile(handle: RelationshipStore, who: context.Speaker, person: Person) -> list[dict[str, Any]]:
+async def _session_profile(handle: RelationshipStore, who: people.Speaker, person: Person) -> list[dict[str, Any]]:
     events = await profile_events(handle, person, None)
     if not person.is_new and await handle.open_ticket_for(who.channel, who.sender_id) is not None:
         # A person still holds this conversation: the new session stays with them.
@@ -73,14 +73,14 @@ class ActionSessionStart(Action):
         metadata = tracker.get_slot("session_started_metadata")
         if metadata:
             events.append(SlotSet("session_started_metadata", metadata))
-        who = context.speaker(tracker)
+        who = people.speaker(tracker)
         if who.channel != "unknown":
             try:
-                who, person = await context.resolve(tracker)
+                who, person = await people.resolve(tracker)
                 if not person.is_new:
                     await recorder.flush()  # the last visit's turns count for "returning" and the open question
-                events += await context.using_store(lambda handle: _session_profile(handle, who, person))
-            except context.StoreUnavailable as exc:
+                events += await storage.using_store(lambda handle: _session_profile(handle, who, person))
+            except storage.StoreUnavailable as exc:
                 logger.warning("session start without the store (%s): unpersonalised", exc)
         events.append(ActionExecuted("action_listen"))
         return _last_per_slot(events)

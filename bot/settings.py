@@ -279,7 +279,7 @@ class ScalingSettings:
     """What changes when one machine is not enough: a shared lock store for several Rasa servers."""
 
     lock_store_url: str = ""  # "" = Rasa's in-memory lock store (one Rasa process)
-    turn_concurrency: int = 2  # turns a Rasa process admits at once (bot/admission.py); 0 = no bound
+    turn_concurrency: int = 2  # turns a Rasa process admits at once (bot/rasa/turn_gate.py); 0 = no bound
 
 
 TURN_CONCURRENCY_ENV = "RAPPORT_TURN_CONCURRENCY"

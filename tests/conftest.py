@@ -12,7 +12,7 @@ ROOT = Path(__file__).resolve().parent.parent
 os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
 
 # The action package blocks TensorFlow (the action server never needs it) while tests of the Rasa
-# process patches (bot/speedups.py) import Rasa's action module, which needs it: import it first.
+# process patches (bot/rasa/speed.py) import Rasa's action module, which needs it: import it first.
 import rasa.core.actions.action  # noqa: E402,F401
 
 from tests.support.services import require_services  # noqa: E402  (after the env default)

@@ -10,33 +10,32 @@ other ``EndpointConfig`` objects and never see it.
 
 How it composes with the other patches of the Rasa process:
 
-- it wraps ``RemoteAction.__init__`` only; :mod:`bot.admission` and :mod:`bot.resilience` wrap
-  ``RemoteAction.run``, so the order of installation does not matter;
-- :mod:`bot.speedups` replaces ``EndpointConfig.session`` with one keep-alive session per
+- it wraps ``RemoteAction.__init__`` only; :mod:`bot.rasa.turn_gate` and
+  :mod:`bot.rasa.session_fallback` wrap ``RemoteAction.run``, so the order does not matter here;
+- :mod:`bot.rasa.speed` replaces ``EndpointConfig.session`` with one keep-alive session per
   endpoint settings, made from ``endpoint.headers``, and Rasa's own ``request`` adds
   ``endpoint.headers`` to every call: the header reaches the action server either way.
 
-Installed by :mod:`bot.tracker` with :func:`install`; it refuses a Rasa version or signature it
-was not checked against (one log line, and Rasa behaves as its own code does).
+Installed with the other patches by :func:`bot.rasa.install_patches`; like them it refuses a
+Rasa version or signature it was not checked against (one log line, Rasa behaves as its own).
 """
 
 from __future__ import annotations
 
 import copy
-import inspect
 import logging
-from typing import Any, Optional
+from typing import Optional
 
-import rasa
 from rasa.core.actions import action as rasa_action
 from rasa.utils.endpoints import EndpointConfig
 
+from bot.rasa import patching
+from bot.rasa.patching import Patch
+
 logger = logging.getLogger(__name__)
 
-#: Rasa versions whose RemoteAction and EndpointConfig this was read against.
-KNOWN_RASA = frozenset({"3.6.21"})
+GROUP = "action_auth"
 HEADER = "Authorization"
-_INIT_PARAMETERS = ["self", "name", "action_endpoint"]
 
 _token: str | None = None
 
@@ -53,54 +52,42 @@ def authorized_endpoint(endpoint: Optional[EndpointConfig], token: str) -> Optio
     return authorized
 
 
-def _recognised() -> str | None:
-    """Why Rasa is not the one this patch was checked against, or None when it is."""
-    if rasa.__version__ not in KNOWN_RASA:
-        return f"Rasa {rasa.__version__} is not one this was checked against ({', '.join(sorted(KNOWN_RASA))})"
-    init = rasa_action.RemoteAction.__init__
-    if list(inspect.signature(init).parameters) != _INIT_PARAMETERS:
-        return f"RemoteAction.__init__{inspect.signature(init)} is not the expected (name, action_endpoint)"
-    if "headers" not in inspect.signature(EndpointConfig.__init__).parameters:
-        return "EndpointConfig has no headers"
-    return None
+def _authorizing_init(self: rasa_action.RemoteAction, name: str, action_endpoint: Optional[EndpointConfig]) -> None:
+    """Rasa's ``RemoteAction.__init__``, with the bearer header added to the action endpoint."""
+    _authorizing_init.__wrapped__(self, name, action_endpoint)  # type: ignore[attr-defined]
+    if _token is not None:
+        self.action_endpoint = authorized_endpoint(self.action_endpoint, _token)
 
 
-def installed() -> bool:
-    return getattr(rasa_action.RemoteAction.__init__, "_rapport_action_auth", False)
-
-
-def install(token: str | None = None) -> bool:
-    """Make Rasa send ``token`` (default: ``RAPPORT_ACTIONS_TOKEN``) to the action server; True when done."""
+def patches(token: str | None = None) -> list[Patch]:
+    """The one replacement; ``token`` defaults to ``RAPPORT_ACTIONS_TOKEN`` (or the checkout's secret)."""
     global _token
     if token is None:
         from bot import settings
 
         token = settings.load().actions_token
-    if installed():
-        _token = token
-        return True
-    refused = _recognised()
-    if refused is not None:
-        logger.warning("not sending the action server's token, so it will refuse every action: %s", refused)
-        return False
-    original = rasa_action.RemoteAction.__init__
-
-    def __init__(self: rasa_action.RemoteAction, name: str, action_endpoint: Optional[EndpointConfig]) -> None:
-        original(self, name, action_endpoint)
-        if _token is not None:
-            self.action_endpoint = authorized_endpoint(self.action_endpoint, _token)
-
-    __init__.__wrapped__ = original  # type: ignore[attr-defined]
-    __init__._rapport_action_auth = True  # type: ignore[attr-defined]
     _token = token
-    rasa_action.RemoteAction.__init__ = __init__  # type: ignore[method-assign]
-    return True
+    return [Patch(rasa_action.RemoteAction, "__init__", _authorizing_init, "(self, name, action_endpoint)")]
+
+
+def installed() -> bool:
+    return patching.installed(GROUP)
+
+
+def install(token: str | None = None, version: str | None = None) -> bool:
+    """Make Rasa send ``token`` to the action server on its own; True when done (or already)."""
+    targets = patches(token)
+    if installed():
+        return True
+    problem = patching.refusal(targets, version=version)
+    if problem:
+        logger.warning("not sending the action server's token, so it will refuse every action: %s", problem)
+        return False
+    return patching.apply(GROUP, targets, version=version)
 
 
 def uninstall() -> None:
-    """Give ``RemoteAction`` back its own ``__init__`` (tests, or a process that stops using it)."""
+    """Give ``RemoteAction`` back its own ``__init__`` (tests)."""
     global _token
-    current: Any = rasa_action.RemoteAction.__init__
-    if getattr(current, "_rapport_action_auth", False):
-        rasa_action.RemoteAction.__init__ = current.__wrapped__  # type: ignore[method-assign]
+    patching.revert(GROUP)
     _token = None

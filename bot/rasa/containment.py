@@ -42,10 +42,13 @@ def _session_scope(self: SQLTrackerStore) -> Generator[Session, None, None]:
         session.close()
 
 
+def patches() -> list[Patch]:
+    return [Patch(SQLTrackerStore, "session_scope", _session_scope, "(self)")]
+
+
 def install(version: str | None = None) -> bool:
     """Contain errors inside the SQL tracker store's sessions; False when Rasa is not one we know."""
-    target = Patch(SQLTrackerStore, "session_scope", _session_scope, "(self) -> \"Generator['Session', None, None]\"")
-    return apply(GROUP, [target], version=version)
+    return apply(GROUP, patches(), version=version)
 
 
 def uninstall() -> None:

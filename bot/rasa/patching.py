@@ -21,7 +21,11 @@ KNOWN_RASA_VERSIONS = frozenset({"3.6.21"})
 
 @dataclass(frozen=True)
 class Patch:
-    """Replace ``owner.name`` (a class or module attribute) whose signature is ``signature``."""
+    """Replace ``owner.name`` (a class or module attribute) whose parameters are ``signature``.
+
+    ``signature`` lists parameter names with their defaults, without annotations, as
+    :func:`parameters` writes them: ``"(self, message)"``, ``"(type_name, default=None)"``.
+    """
 
     owner: Any
     name: str
@@ -39,9 +43,9 @@ _applied: dict[str, list[_Applied]] = {}
 
 
 def rasa_version() -> str:
-    from rasa.version import __version__
+    import rasa
 
-    return __version__
+    return rasa.__version__
 
 
 def _raw(owner: Any, name: str) -> Any:
@@ -63,7 +67,7 @@ def _mismatch(patch: Patch) -> str | None:
     except AttributeError:
         return f"{_label(patch)} is missing"
     try:
-        found = str(inspect.signature(_function(raw)))
+        found = parameters(_function(raw))
     except (TypeError, ValueError):
         return f"{_label(patch)} has no readable signature"
     if found != patch.signature:
@@ -71,25 +75,45 @@ def _mismatch(patch: Patch) -> str | None:
     return None
 
 
+def parameters(function: Callable[..., Any]) -> str:
+    """A function's parameters as ``(a, b=1, *args, **kwargs)``: names, kinds and defaults, no annotations.
+
+    ``inspect.signature`` follows ``__wrapped__``, so a function already wrapped by another patch
+    shows the parameters of Rasa's original.
+    """
+    parts = []
+    for parameter in inspect.signature(function).parameters.values():
+        prefix = {inspect.Parameter.VAR_POSITIONAL: "*", inspect.Parameter.VAR_KEYWORD: "**"}.get(parameter.kind, "")
+        default = "" if parameter.default is inspect.Parameter.empty else f"={parameter.default!r}"
+        parts.append(f"{prefix}{parameter.name}{default}")
+    return f"({', '.join(parts)})"
+
+
 def _label(patch: Patch) -> str:
     owner = getattr(patch.owner, "__qualname__", None) or getattr(patch.owner, "__name__", repr(patch.owner))
     return f"{owner}.{patch.name}"
+
+
+def refusal(patches: list[Patch], *, version: str | None = None) -> str | None:
+    """Why these patches must not be installed on this Rasa, or None when they may."""
+    found = version or rasa_version()
+    if found not in KNOWN_RASA_VERSIONS:
+        return f"Rasa {found} is not a version Rapport knows ({', '.join(sorted(KNOWN_RASA_VERSIONS))})"
+    for patch in patches:
+        problem = _mismatch(patch)
+        if problem:
+            return problem
+    return None
 
 
 def apply(group: str, patches: list[Patch], *, version: str | None = None) -> bool:
     """Install every patch of ``group`` or none of them; True when installed (or already)."""
     if group in _applied:
         return True
-    found = version or rasa_version()
-    if found not in KNOWN_RASA_VERSIONS:
-        logger.warning("Rasa %s is not a version Rapport knows (%s); %s not installed, Rasa's own behaviour kept",
-                       found, ", ".join(sorted(KNOWN_RASA_VERSIONS)), group)
+    problem = refusal(patches, version=version)
+    if problem:
+        logger.warning("%s not installed, Rasa's own behaviour kept: %s", group, problem)
         return False
-    for patch in patches:
-        problem = _mismatch(patch)
-        if problem:
-            logger.warning("%s not installed, Rasa's own behaviour kept: %s", group, problem)
-            return False
     done: list[_Applied] = []
     for patch in patches:
         original = _raw(patch.owner, patch.name)

@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     Column,
     DateTime,
@@ -22,6 +23,7 @@ from sqlalchemy import (
     MetaData,
     SmallInteger,
     String,
+    Table,
     Text,
     UniqueConstraint,
     text,
@@ -268,3 +270,17 @@ staff_notes = StaffNoteRow.__table__
 link_codes = LinkCodeRow.__table__
 link_code_failures = LinkCodeFailureRow.__table__
 merge_log = MergeLogRow.__table__
+
+
+#: The turn recorder's cursor into Rasa's ``events`` table, its lease and what it had to skip
+#: (``actions/recorder.py``; read for ``rapport status`` by ``bot/store/recorder_state.py``).
+turn_recorder = Table(
+    "turn_recorder",
+    metadata,
+    Column("name", String(32), primary_key=True),
+    Column("last_event_id", BigInteger),
+    Column("holder", String(128)),
+    Column("lease_until", UTCDateTime),
+    Column("skipped", BigInteger, nullable=False, server_default="0"),
+    Column("last_skipped_event_id", BigInteger),
+)

@@ -19,20 +19,11 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from .engine import Database, async_url
+from .models import turn_recorder
 
 NAME = "turns"
 
-recorder_metadata = sa.MetaData()
-recorder_table = sa.Table(
-    "turn_recorder",
-    recorder_metadata,
-    sa.Column("name", sa.String(32), primary_key=True),
-    sa.Column("last_event_id", sa.BigInteger),
-    sa.Column("holder", sa.String(128)),
-    sa.Column("lease_until", sa.DateTime(timezone=True)),
-    sa.Column("skipped", sa.BigInteger, nullable=False, server_default="0"),
-    sa.Column("last_skipped_event_id", sa.BigInteger),
-)
+recorder_table = turn_recorder  # defined with every other table in bot/store/models.py
 
 _LATEST = text("SELECT MAX(id) FROM events")
 _OLDEST_PENDING = text("SELECT timestamp FROM events WHERE id > :after ORDER BY id LIMIT 1")

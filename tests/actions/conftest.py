@@ -12,7 +12,7 @@ from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy import text
 
-from actions import context
+from actions import storage
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -26,10 +26,10 @@ async def store_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
     monkeypatch.setenv("RAPPORT_TRACKER_STORE_URL", f"sqlite:///{tmp_path / 'tracker.db'}")
     monkeypatch.setenv("RAPPORT_IDENTITY_SECRET", "test-identity-secret")
     monkeypatch.setenv("RAPPORT_STAFFED_HOURS", "mon-sun 00:00-24:00")
-    await context.reset_store()
-    handle = await context.store()
+    await storage.reset_store()
+    handle = await storage.store()
     yield handle
-    await context.reset_store()
+    await storage.reset_store()
 
 
 @pytest.fixture(scope="session")
@@ -68,13 +68,13 @@ async def pg_store_env(postgres_database: str, tmp_path: Path, monkeypatch: pyte
     monkeypatch.setenv("RAPPORT_DATABASE_URL", f"postgresql+asyncpg://postgres@127.0.0.1:{proxy.port}/{postgres_database}")
     monkeypatch.setenv("RAPPORT_TRACKER_STORE_URL", f"sqlite:///{tmp_path / 'tracker.db'}")
     monkeypatch.setenv("RAPPORT_IDENTITY_SECRET", "test-identity-secret")
-    monkeypatch.setattr(context, "_store_lock", asyncio.Lock())
-    await context.reset_store()
-    handle = await context.store()
+    monkeypatch.setattr(storage, "_store_lock", asyncio.Lock())
+    await storage.reset_store()
+    handle = await storage.store()
     async with handle.database.write() as session:
         await session.execute(text("TRUNCATE turn_recorder, persons RESTART IDENTITY CASCADE"))
     yield handle, proxy
-    await context.reset_store()
+    await storage.reset_store()
     proxy.close()
 
 

@@ -16,7 +16,7 @@ from rasa.core.tracker_store import SQLTrackerStore
 from rasa.shared.core.events import ActionExecuted, BotUttered, SlotSet, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 
-from actions import context, recorder
+from actions import linked, recorder, storage
 from actions.recorder import TurnRecorder
 from bot.identity import sign_customer_id
 from bot.store import Source
@@ -233,7 +233,7 @@ async def test_store_down_keeps_the_turns_for_later(store_env, conversations) ->
     await conversations.say("later-1", "returns?", "returns")
 
     async def broken() -> Any:
-        raise context.StoreUnavailable("connection refused")
+        raise storage.StoreUnavailable("connection refused")
 
     rec._store = broken
     assert await rec.poll_once() == 0
@@ -249,11 +249,11 @@ async def test_store_down_keeps_the_turns_for_later(store_env, conversations) ->
 async def test_preference_is_pushed_to_the_linked_conversations_only(store_env, fake_rasa, monkeypatch) -> None:
     monkeypatch.setenv("RAPPORT_RASA_PORT", str(fake_rasa.port))
     monkeypatch.setenv("RAPPORT_RASA_TOKEN", RASA_TOKEN)
-    monkeypatch.setattr(context, "_rasa", None)
+    monkeypatch.setattr(linked, "_rasa", None)
     person = await store_env.resolve_person("telegram", "tg-77")
     person = await store_env.link_identity(person.id, "rest", "web-77", verified_by="link_code")
     person = await store_env.link_identity(person.id, "customer", "cust-77", verified_by="signed_id")
-    context.share_with_linked(person, [{"event": "slot", "name": "tone", "value": "brief"}], "tg-77")
+    linked.share_with_linked(person, [{"event": "slot", "name": "tone", "value": "brief"}], "tg-77")
     for _ in range(100):
         if fake_rasa.calls:
             break
@@ -267,9 +267,9 @@ async def test_preference_is_pushed_to_the_linked_conversations_only(store_env, 
 async def test_push_to_a_rasa_that_is_down_is_logged_not_raised(store_env, fake_rasa, monkeypatch, caplog) -> None:
     monkeypatch.setenv("RAPPORT_RASA_PORT", str(fake_rasa.port))
     monkeypatch.setenv("RAPPORT_RASA_TOKEN", RASA_TOKEN)
-    monkeypatch.setattr(context, "_rasa", None)
+    monkeypatch.setattr(linked, "_rasa", None)
     fake_rasa.down = True
-    await context.push_slots("web-78", [{"event": "slot", "name": "tone", "value": "brief"}])
+    await linked.push_slots("web-78", [{"event": "slot", "name": "tone", "value": "brief"}])
     from bot.identity import pseudonym
 
     assert f"could not update conversation {pseudonym('web-78')}" in caplog.text and "web-78" not in caplog.text
@@ -418,20 +418,20 @@ async def test_a_store_outage_skips_nothing_and_is_logged_once_a_minute(store_en
                                                                          caplog, error) -> None:
     monkeypatch.setattr(recorder, "POLL_S", 0.01)
     monkeypatch.setattr(_Flaky, "failures", 40)
-    monkeypatch.setattr(context, "_store_lock", asyncio.Lock())  # this test's loop: the store is opened concurrently
+    monkeypatch.setattr(storage, "_store_lock", asyncio.Lock())  # this test's loop: the store is opened concurrently
     rec = await started(store_env, conversations)
     await conversations.say("down-1", "returns?", "returns")
     cached: dict[int, _Flaky] = {}
 
     async def handle() -> Any:  # as in the action server: the store, reopened after each failure
-        current = await context.store()
+        current = await storage.store()
         return cached.setdefault(id(current), _Flaky(current, error))
 
     rec._store = handle
     task = asyncio.create_task(rec.run())
     try:
         for _ in range(500):
-            person = await (await context.store()).find_person("rest", "down-1")
+            person = await (await storage.store()).find_person("rest", "down-1")
             if person is not None:
                 break
             await asyncio.sleep(0.02)
@@ -439,28 +439,12 @@ async def test_a_store_outage_skips_nothing_and_is_logged_once_a_minute(store_en
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
     assert _Flaky.failures == 0 and person is not None
-    store = await context.store()
+    store = await storage.store()
     assert _history_intents(await store.interaction_history(person.id)) == ["returns"]
     assert (await rec.status()).skipped == 0
     lines = [r.getMessage() for r in caplog.records if r.name == "actions.recorder"]
     assert len(lines) == 1 and "turns not recorded yet" in lines[0], lines
     assert "down-1" not in caplog.text and "INSERT" not in caplog.text
-
-
-def test_the_recorder_table_matches_its_migrations(tmp_path: Path) -> None:
-    from alembic.autogenerate import compare_metadata
-    from alembic.runtime.migration import MigrationContext
-    from sqlalchemy import create_engine
-
-    from bot.store.migrate import upgrade
-
-    upgrade(f"sqlite+aiosqlite:///{tmp_path / 'fresh.db'}")
-    with create_engine(f"sqlite:///{tmp_path / 'fresh.db'}").connect() as connection:
-        context_ = MigrationContext.configure(connection, opts={
-            "compare_type": True,
-            "include_object": lambda _obj, name, type_, _reflected, _to: type_ != "table" or name == "turn_recorder",
-        })
-        assert compare_metadata(context_, recorder.recorder_metadata) == []
 
 
 async def test_on_postgresql_a_poisoned_event_is_skipped_and_a_real_outage_skips_nothing(
@@ -469,7 +453,7 @@ async def test_on_postgresql_a_poisoned_event_is_skipped_and_a_real_outage_skips
     monkeypatch.setattr(recorder, "RETRY_AFTER_S", 0.0)
     monkeypatch.setattr(recorder, "POLL_S", 0.02)
     talk = Conversations(tmp_path / "tracker.db")
-    rec = TurnRecorder(f"sqlite:///{talk.path}", context.store, identity_secret=SECRET, holder="pg-a")
+    rec = TurnRecorder(f"sqlite:///{talk.path}", storage.store, identity_secret=SECRET, holder="pg-a")
     assert await rec.poll_once() == 0
     topic = [{"entity": "topic", "value": "\ud800", "start": 0, "end": 1}]
     await talk.say("pg-poison", "books?", "ask_recommendation", entities=topic)  # PostgreSQL refuses the text
@@ -485,7 +469,7 @@ async def test_on_postgresql_a_poisoned_event_is_skipped_and_a_real_outage_skips
         await asyncio.sleep(1.5)  # dozens of failed polls
         proxy.restore()
         for _ in range(300):
-            person = await (await context.store()).find_person("rest", "pg-good-2")
+            person = await (await storage.store()).find_person("rest", "pg-good-2")
             if person is not None:
                 break
             await asyncio.sleep(0.05)

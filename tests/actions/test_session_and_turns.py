@@ -83,13 +83,13 @@ async def test_forged_signature_is_treated_as_anonymous(store_env, dispatcher) -
 async def test_tone_change_reaches_the_linked_conversation_at_once(store_env, dispatcher, fake_rasa, monkeypatch) -> None:
     import asyncio
 
-    from actions import context
+    from actions import linked
     from actions.preferences import ActionSetTone
     from tests.console.conftest import RASA_TOKEN
 
     monkeypatch.setenv("RAPPORT_RASA_PORT", str(fake_rasa.port))
     monkeypatch.setenv("RAPPORT_RASA_TOKEN", RASA_TOKEN)
-    monkeypatch.setattr(context, "_rasa", None)
+    monkeypatch.setattr(linked, "_rasa", None)
     person = await store_env.resolve_person("telegram", "tg-77")
     await store_env.link_identity(person.id, "rest", "web-77", verified_by="link_code")
     tracker = tracker_from("new_visitor_rest", sender_id="tg-77",

@@ -16,7 +16,7 @@ from rasa.shared.core.events import SlotSet
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.utils.endpoints import EndpointConfig
 
-from bot import speedups
+from bot.rasa import patching, speed
 from bot.rasa import action_auth
 
 TOKEN = "test-actions-token"
@@ -57,7 +57,7 @@ async def action_server() -> AsyncIterator[tuple[str, list[dict[str, Any]]]]:
     try:
         yield f"http://127.0.0.1:{port}", calls
     finally:
-        await speedups.close_shared_sessions()
+        await speed.close_shared_sessions()
         await runner.cleanup()
 
 
@@ -87,7 +87,7 @@ async def test_rasa_sends_the_token_with_each_action_call_and_nothing_else_chang
 
 async def test_the_token_also_goes_through_the_keep_alive_sessions(rasa_as_shipped, action_server) -> None:
     base, calls = action_server
-    speedups.install()
+    speed_installed = patching.apply('speed', speed.patches())
     action_auth.install(TOKEN)
     endpoint = EndpointConfig(f"{base}/webhook")
     for _ in range(3):
@@ -114,7 +114,7 @@ async def test_an_unknown_rasa_version_is_not_patched_and_rasa_behaves_as_its_ow
     assert RemoteAction.__init__ is rasa_as_shipped and not action_auth.installed()
     assert [r.getMessage() for r in caplog.records if r.name == "bot.rasa.action_auth"] == [
         "not sending the action server's token, so it will refuse every action: "
-        "Rasa 3.7.0 is not one this was checked against (3.6.21)"]
+        "Rasa 3.7.0 is not a version Rapport knows (3.6.21)"]
     assert await _run_action(EndpointConfig(f"{base}/webhook")) == [SlotSet("tone", "brief")]
     assert calls[0]["authorization"] is None
 

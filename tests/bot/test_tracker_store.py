@@ -11,7 +11,7 @@ from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import ActionExecuted, BotUttered, SessionStarted, SlotSet, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker, EventVerbosity
 
-from bot.tracker import RapportTrackerStore
+from bot.rasa.tracker_store import RapportTrackerStore
 
 DOMAIN = Domain.from_yaml(
     """

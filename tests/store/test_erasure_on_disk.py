@@ -175,7 +175,7 @@ def _tracker(sender: str, *extra: object, name: str = NAME) -> DialogueStateTrac
 async def test_saving_an_erased_or_forgotten_conversation_leaves_nothing_in_the_tracker_files(
     tmp_path: Path, slot: str, value: bool
 ) -> None:
-    from bot.tracker import RapportTrackerStore
+    from bot.rasa.tracker_store import RapportTrackerStore
 
     path = tmp_path / "tracker.db"
     store = RapportTrackerStore(DOMAIN, url=f"sqlite:///{path}")

@@ -22,7 +22,7 @@ The gate sits inside Rasa's per-conversation lock: a turn waiting for the lock h
 so a second message in the same conversation cannot block the first one's resumption.
 
 ``RAPPORT_TURN_CONCURRENCY`` sets the number of places (default 2); 0 turns the gate off.
-Loaded in the Rasa server process by :mod:`bot.tracker` (named in ``endpoints.yml``).
+Installed in the Rasa server by :func:`bot.rasa.install_patches`.
 """
 
 from __future__ import annotations
@@ -40,6 +40,7 @@ from rasa.core.actions import action as rasa_action
 from rasa.core.processor import MessageProcessor
 
 from bot import settings
+from bot.rasa.patching import Patch
 
 logger = logging.getLogger(__name__)
 
@@ -47,7 +48,6 @@ ENV = settings.TURN_CONCURRENCY_ENV
 DEFAULT = settings.ScalingSettings.turn_concurrency
 #: How long a turn keeps its place while it waits on the action server (calls take 5 to 30 ms).
 HOLD_S = 0.25
-_INSTALLED = False
 T = TypeVar("T")
 
 
@@ -164,24 +164,31 @@ async def hold_then_away(call: Awaitable[T], hold_s: Optional[float] = None) -> 
         raise
 
 
-def install(bound: Optional[int] = None) -> None:
-    """Gate ``MessageProcessor.handle_message`` (every channel's turns) and release it around custom actions."""
-    global _INSTALLED
-    if _INSTALLED:
-        return
-    gate = TurnGate(bound_from_env() if bound is None else bound)
-    handle_message = MessageProcessor.handle_message
-    remote_run = rasa_action.RemoteAction.run
+_gate: Optional[TurnGate] = None
 
-    async def gated_handle_message(self: MessageProcessor, message: Any) -> Any:
-        return await gate.run(handle_message(self, message))
 
-    async def run_away(self: rasa_action.RemoteAction, *args: Any, **kwargs: Any) -> Any:
-        return await hold_then_away(remote_run(self, *args, **kwargs))
+async def _gated_handle_message(self: MessageProcessor, message: Any) -> Any:
+    """Rasa's ``MessageProcessor.handle_message``, admitted through the gate."""
+    original = _gated_handle_message.__wrapped__  # type: ignore[attr-defined]
+    if _gate is None:
+        return await original(self, message)
+    return await _gate.run(original(self, message))
 
-    gated_handle_message.__wrapped__ = handle_message  # type: ignore[attr-defined]
-    run_away.__wrapped__ = remote_run  # type: ignore[attr-defined]
-    MessageProcessor.handle_message = gated_handle_message  # type: ignore[method-assign]
-    rasa_action.RemoteAction.run = run_away  # type: ignore[method-assign]
-    _INSTALLED = True
-    logger.debug("turns admitted at once: %s", gate.bound or "unbounded")
+
+async def _run_away(self: rasa_action.RemoteAction, *args: Any, **kwargs: Any) -> Any:
+    """Rasa's ``RemoteAction.run``, keeping the turn's place only for ``HOLD_S``."""
+    return await hold_then_away(_run_away.__wrapped__(self, *args, **kwargs))  # type: ignore[attr-defined]
+
+
+def patches(bound: Optional[int] = None) -> list[Patch]:
+    """Gate every channel's turns, and release the place around custom actions."""
+    global _gate
+    if _gate is None or bound is not None:  # one gate per process: turns may be queued in it
+        _gate = TurnGate(bound_from_env() if bound is None else bound)
+    logger.debug("turns admitted at once: %s", _gate.bound or "unbounded")
+    return [
+        Patch(MessageProcessor, "handle_message", _gated_handle_message,
+              "(self, message)"),
+        Patch(rasa_action.RemoteAction, "run", _run_away,
+              "(self, output_channel, nlg, tracker, domain)"),
+    ]

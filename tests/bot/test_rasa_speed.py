@@ -1,4 +1,4 @@
-"""The speedups in the Rasa process decide and answer exactly as Rasa's own code does."""
+"""The speed patches in the Rasa process decide and answer exactly as Rasa's own code does."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from rasa.shared.core.events import Event
 from rasa.shared.utils.common import all_subclasses
 from rasa.shared.utils.schemas.events import EVENTS_SCHEMA
 
-from bot import speedups
+from bot.rasa import install_patches, speed
 from bot.handoff.rasa_api import bot_event, handoff_ended_event, resume_event
 
 GOOD = [
@@ -41,10 +41,10 @@ def test_same_verdict_as_rasa(result: dict) -> None:
     action = RemoteAction("action_x", None)
     expected = _rasa_verdict(result)
     if expected:
-        assert speedups.validate_action_result(action, result) is True
+        assert speed.validate_action_result(action, result) is True
     else:
         with pytest.raises(jsonschema.ValidationError, match="Failed to validate Action server response"):
-            speedups.validate_action_result(action, result)
+            speed.validate_action_result(action, result)
 
 
 def test_bad_results_are_really_bad() -> None:
@@ -53,8 +53,8 @@ def test_bad_results_are_really_bad() -> None:
 
 
 def test_install_replaces_rasa_check() -> None:
-    speedups.install()
-    assert RemoteAction._validate_action_result is speedups.validate_action_result
+    install_patches()
+    assert RemoteAction._validate_action_result is speed.validate_action_result
     with pytest.raises(jsonschema.ValidationError):
         RemoteAction("action_x", None)._validate_action_result({"events": 5})
 
@@ -94,10 +94,10 @@ def _rasa_error(body: object) -> str | None:
 def test_posted_events_get_the_same_answer_as_from_rasa(body: object) -> None:
     expected = _rasa_error(body)
     if expected is None:
-        speedups.validate_events_in_request_body(_Request(body))
+        speed.validate_events_in_request_body(_Request(body))
         return
     with pytest.raises(rasa.server.ErrorResponse) as refused:
-        speedups.validate_events_in_request_body(_Request(body))
+        speed.validate_events_in_request_body(_Request(body))
     assert refused.value.status == 400
     assert refused.value.error_info["message"] == (
         "Failed to validate the events format. For more information about the format visit the docs. "
@@ -114,16 +114,16 @@ def test_event_types_resolve_to_the_same_classes_as_in_rasa() -> None:
     classes = all_subclasses(Event)
     assert len(classes) > 20
     for name in {cls.type_name for cls in classes}:
-        assert speedups.resolve_event_type(name) is next(cls for cls in classes if cls.type_name == name)
-    assert speedups.resolve_event_type("topic") is None
-    assert speedups.resolve_event_type("no_such_event", default=Event) is Event
+        assert speed.resolve_event_type(name) is next(cls for cls in classes if cls.type_name == name)
+    assert speed.resolve_event_type("topic") is None
+    assert speed.resolve_event_type("no_such_event", default=Event) is Event
     with pytest.raises(ValueError, match="Unknown event name"):
-        speedups.resolve_event_type("no_such_event")
+        speed.resolve_event_type("no_such_event")
 
 
 def test_install_replaces_the_events_check_and_the_type_lookup() -> None:
-    speedups.install()
-    assert rasa.server.validate_events_in_request_body is speedups.validate_events_in_request_body
+    install_patches()
+    assert rasa.server.validate_events_in_request_body is speed.validate_events_in_request_body
     assert Event.resolve_by_type("bot").__name__ == "BotUttered"
 
 
@@ -152,7 +152,7 @@ async def _server(keepalive_timeout: float, close_after_first: bool = False) -> 
 async def test_endpoint_requests_reuse_one_connection() -> None:
     from rasa.utils.endpoints import EndpointConfig
 
-    speedups.install()
+    install_patches()
     runner, url, peers = await _server(keepalive_timeout=30)
     try:
         endpoint = EndpointConfig(url, headers={"X-Test": "yes"}, basic_auth={"username": "u", "password": "p"})
@@ -162,7 +162,7 @@ async def test_endpoint_requests_reuse_one_connection() -> None:
         other = EndpointConfig(url)  # another endpoint's settings: its own session
         assert (await other.request(json={}, method="post"))["x"] is None
     finally:
-        await speedups.close_shared_sessions()
+        await speed.close_shared_sessions()
         await runner.cleanup()
 
 
@@ -171,7 +171,7 @@ async def test_connection_closed_by_the_server_is_replaced() -> None:
 
     from rasa.utils.endpoints import EndpointConfig
 
-    speedups.install()
+    install_patches()
     runner, url, peers = await _server(keepalive_timeout=30, close_after_first=True)
     try:
         endpoint = EndpointConfig(url)
@@ -180,7 +180,7 @@ async def test_connection_closed_by_the_server_is_replaced() -> None:
         await endpoint.request(json={}, method="post")
         assert len(peers) == 2 and peers[0] != peers[1]
     finally:
-        await speedups.close_shared_sessions()
+        await speed.close_shared_sessions()
         await runner.cleanup()
 
 
@@ -220,9 +220,9 @@ def _full_verdict(schema: dict, data) -> bool:
 def test_every_real_event_takes_the_short_check() -> None:
     events = _real_events()
     assert len(events) == 21  # test_short_check_never_accepts_what_rasa_rejects covers each index
-    assert {e["event"] for e in events} <= set(speedups._event_check().kinds)
+    assert {e["event"] for e in events} <= set(speed._event_check().kinds)
     for event in events:
-        assert speedups._event_check().passes(event), event
+        assert speed._event_check().passes(event), event
         assert _full_verdict(EVENTS_SCHEMA, [event])
 
 
@@ -234,13 +234,13 @@ def test_short_check_never_accepts_what_rasa_rejects(index: int) -> None:
         for result in ({"events": [candidate]}, {"events": [event, candidate], "responses": [{"text": "x"}]},
                        {"events": candidate}, {"responses": [candidate]}):
             rasa_says = _full_verdict(spec, result)
-            if speedups._response_passes(result):
+            if speed._response_passes(result):
                 assert rasa_says, result
             # and the patched check decides exactly as Rasa does, with Rasa's error when it rejects
             if rasa_says:
-                assert speedups.validate_action_result(RemoteAction("a", None), result) is True
+                assert speed.validate_action_result(RemoteAction("a", None), result) is True
             else:
                 with pytest.raises(jsonschema.ValidationError, match="Failed to validate Action server response"):
-                    speedups.validate_action_result(RemoteAction("a", None), result)
+                    speed.validate_action_result(RemoteAction("a", None), result)
             events = candidate if isinstance(candidate, list) else [candidate]
-            assert speedups._event_check().all_pass(events) <= _full_verdict(EVENTS_SCHEMA, events)
+            assert speed._event_check().all_pass(events) <= _full_verdict(EVENTS_SCHEMA, events)

@@ -9,26 +9,26 @@ import pytest
 from rasa.core.actions.action import RemoteAction
 from rasa.core.processor import MessageProcessor
 
-from bot import admission
+from bot.rasa import install_patches, turn_gate, uninstall_patches
 
 
 def test_bound_from_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv(admission.ENV, raising=False)
-    assert admission.bound_from_env() == admission.DEFAULT
-    monkeypatch.setenv(admission.ENV, " 0 ")
-    assert admission.bound_from_env() == 0
-    monkeypatch.setenv(admission.ENV, "5")
-    assert admission.bound_from_env() == 5
+    monkeypatch.delenv(turn_gate.ENV, raising=False)
+    assert turn_gate.bound_from_env() == turn_gate.DEFAULT
+    monkeypatch.setenv(turn_gate.ENV, " 0 ")
+    assert turn_gate.bound_from_env() == 0
+    monkeypatch.setenv(turn_gate.ENV, "5")
+    assert turn_gate.bound_from_env() == 5
 
 
 @pytest.mark.parametrize("raw", ["two", "2.5", "-1", "\u00b2", "1e3", "1001", "+2"])
 def test_bad_bound_is_a_clear_error(monkeypatch: pytest.MonkeyPatch, raw: str) -> None:
-    monkeypatch.setenv(admission.ENV, raw)
-    with pytest.raises(ValueError, match=admission.ENV):
-        admission.bound_from_env()
+    monkeypatch.setenv(turn_gate.ENV, raw)
+    with pytest.raises(ValueError, match=turn_gate.ENV):
+        turn_gate.bound_from_env()
 
 
-async def _peak_concurrency(gate: admission.TurnGate, turns: int) -> tuple[int, list[int]]:
+async def _peak_concurrency(gate: turn_gate.TurnGate, turns: int) -> tuple[int, list[int]]:
     running = peak = 0
     started: list[int] = []
 
@@ -47,13 +47,13 @@ async def _peak_concurrency(gate: admission.TurnGate, turns: int) -> tuple[int, 
 
 
 async def test_at_most_bound_turns_in_arrival_order() -> None:
-    peak, started = await _peak_concurrency(admission.TurnGate(2), 7)
+    peak, started = await _peak_concurrency(turn_gate.TurnGate(2), 7)
     assert peak == 2
     assert started == list(range(7))
 
 
 async def test_bound_zero_admits_everything() -> None:
-    peak, _ = await _peak_concurrency(admission.TurnGate(0), 7)
+    peak, _ = await _peak_concurrency(turn_gate.TurnGate(0), 7)
     assert peak == 7
 
 
@@ -66,12 +66,12 @@ async def _until(condition, limit: int = 200) -> None:
 
 
 async def test_a_turn_waiting_on_the_action_server_lets_another_run() -> None:
-    gate = admission.TurnGate(1)
+    gate = turn_gate.TurnGate(1)
     answer = asyncio.Event()
     log: list[str] = []
 
     async def remote_turn() -> None:
-        async with admission.away():
+        async with turn_gate.away():
             await answer.wait()
         log.append("remote done")
 
@@ -87,7 +87,7 @@ async def test_a_turn_waiting_on_the_action_server_lets_another_run() -> None:
 
 
 async def test_without_away_a_waiting_turn_keeps_its_place() -> None:
-    gate = admission.TurnGate(1)
+    gate = turn_gate.TurnGate(1)
     answer = asyncio.Event()
 
     async def waiting_turn() -> None:
@@ -107,12 +107,12 @@ async def test_without_away_a_waiting_turn_keeps_its_place() -> None:
 
 
 async def test_a_turn_back_from_the_action_server_goes_before_new_turns() -> None:
-    gate = admission.TurnGate(1)
+    gate = turn_gate.TurnGate(1)
     answer, busy = asyncio.Event(), asyncio.Event()
     order: list[str] = []
 
     async def remote_turn() -> None:
-        async with admission.away():
+        async with turn_gate.away():
             await answer.wait()
         order.append("remote")
 
@@ -138,11 +138,11 @@ async def test_a_turn_back_from_the_action_server_goes_before_new_turns() -> Non
 
 
 async def test_a_hung_action_server_stalls_only_its_own_turn() -> None:
-    gate = admission.TurnGate(1)
+    gate = turn_gate.TurnGate(1)
     never = asyncio.Event()
 
     async def hung_turn() -> None:
-        async with admission.away():
+        async with turn_gate.away():
             await never.wait()
 
     async def quick_turn(n: int) -> int:
@@ -158,14 +158,14 @@ async def test_a_hung_action_server_stalls_only_its_own_turn() -> None:
 
 
 async def test_failures_and_cancellations_release_their_place() -> None:
-    gate = admission.TurnGate(1)
+    gate = turn_gate.TurnGate(1)
     release = asyncio.Event()
 
     async def failing() -> None:
         raise RuntimeError("boom")
 
     async def failing_away() -> None:
-        async with admission.away():
+        async with turn_gate.away():
             raise ConnectionError("action server down")
 
     async def held() -> None:
@@ -192,28 +192,30 @@ async def test_failures_and_cancellations_release_their_place() -> None:
 
 
 async def test_away_outside_a_turn_does_nothing() -> None:
-    async with admission.away():
+    async with turn_gate.away():
         pass
 
 
 def test_installed_in_the_rasa_process() -> None:
-    import bot.tracker  # noqa: F401 - what endpoints.yml loads into the Rasa server
+    uninstall_patches()  # from Rasa's own functions, whatever earlier tests left
+    install_patches()  # what the tracker store named in endpoints.yml does when Rasa creates it
 
     assert getattr(MessageProcessor.handle_message, "__wrapped__", None) is not None
     chain, run = [], RemoteAction.run
     while run is not None:
         chain.append(run.__qualname__)
         run = getattr(run, "__wrapped__", None)
-    assert any("run_away" in name for name in chain)  # the remote call gives the turn's place up
+    assert any("_run_away" in name for name in chain)  # the remote call gives the turn's place up
+    assert chain.index("_run_away") < chain.index("_run_or_fall_back")  # outside the session-start fallback
     assert chain[-1] == "RemoteAction.run"  # and Rasa's own call is still made
 
 
 async def test_a_quick_action_call_keeps_the_place() -> None:
-    gate = admission.TurnGate(1)
+    gate = turn_gate.TurnGate(1)
     order: list[str] = []
 
     async def remote_turn() -> None:
-        await admission.hold_then_away(asyncio.sleep(0.01), hold_s=5)
+        await turn_gate.hold_then_away(asyncio.sleep(0.01), hold_s=5)
         order.append("remote")
 
     async def new_turn() -> None:
@@ -227,7 +229,7 @@ async def test_a_quick_action_call_keeps_the_place() -> None:
 
 
 async def test_a_slow_action_call_gives_the_place_up_then_resumes_first() -> None:
-    gate = admission.TurnGate(1)
+    gate = turn_gate.TurnGate(1)
     answer = asyncio.Event()
     order: list[str] = []
 
@@ -236,7 +238,7 @@ async def test_a_slow_action_call_gives_the_place_up_then_resumes_first() -> Non
         return "events"
 
     async def remote_turn() -> None:
-        order.append(await admission.hold_then_away(slow_call(), hold_s=0.01))
+        order.append(await turn_gate.hold_then_away(slow_call(), hold_s=0.01))
 
     async def new_turn(name: str) -> None:
         order.append(name)
@@ -253,13 +255,13 @@ async def test_a_slow_action_call_gives_the_place_up_then_resumes_first() -> Non
 
 
 async def test_a_failing_or_cancelled_call_under_hold() -> None:
-    gate = admission.TurnGate(1)
+    gate = turn_gate.TurnGate(1)
 
     async def down() -> None:
         raise ConnectionError("refused")
 
     async def failing_turn() -> None:
-        await admission.hold_then_away(down(), hold_s=5)
+        await turn_gate.hold_then_away(down(), hold_s=5)
 
     with pytest.raises(ConnectionError):
         await gate.run(failing_turn())
@@ -271,7 +273,7 @@ async def test_a_failing_or_cancelled_call_under_hold() -> None:
         await never.wait()
 
     async def hung_turn() -> None:
-        await admission.hold_then_away(hung(), hold_s=0.01)
+        await turn_gate.hold_then_away(hung(), hold_s=0.01)
 
     turn = asyncio.create_task(gate.run(hung_turn()))
     await _until(lambda: inner)

@@ -16,7 +16,7 @@ the input:
   a socket left in TIME_WAIT each time.  Here each endpoint keeps one client session (headers,
   authentication and timeout as Rasa sets them) per event loop, and its connections are reused.
 
-Loaded in the Rasa server process by :mod:`bot.tracker` (named in ``endpoints.yml``).
+Installed in the Rasa server by :func:`bot.rasa.install_patches`.
 """
 
 from __future__ import annotations
@@ -41,7 +41,8 @@ from rasa.shared.utils.schemas.events import EVENT_SCHEMA, EVENTS_SCHEMA
 from rasa.utils.endpoints import EndpointConfig
 from sanic.request import Request
 
-_INSTALLED = False
+from bot.rasa.patching import Patch
+
 _original_resolve_by_type = Event.resolve_by_type
 _event_classes: Dict[Text, Type[Event]] = {}
 
@@ -209,14 +210,15 @@ async def close_shared_sessions() -> None:
         await session.close()
 
 
-def install() -> None:
-    """Apply the patches once per process."""
-    global _INSTALLED
-    if _INSTALLED:
-        return
-    rasa_action.RemoteAction._validate_action_result = validate_action_result  # type: ignore[method-assign]
-    # The endpoints created by rasa.server.create_app look this function up by its global name.
-    rasa.server.validate_events_in_request_body = validate_events_in_request_body
-    Event.resolve_by_type = staticmethod(resolve_event_type)  # type: ignore[method-assign]
-    EndpointConfig.session = shared_session  # type: ignore[method-assign]
-    _INSTALLED = True
+def patches() -> list[Patch]:
+    """The four replacements; each keeps Rasa's results (tests compare them with Rasa's own)."""
+    return [
+        Patch(rasa_action.RemoteAction, "_validate_action_result", validate_action_result,
+              "(self, result)"),
+        # The endpoints created by rasa.server.create_app look this function up by its global name.
+        Patch(rasa.server, "validate_events_in_request_body", validate_events_in_request_body,
+              "(request)"),
+        Patch(Event, "resolve_by_type", resolve_event_type,
+              "(type_name, default=None)"),
+        Patch(EndpointConfig, "session", shared_session, "(self)"),
+    ]
