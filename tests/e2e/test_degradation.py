@@ -8,7 +8,7 @@ from typing import Iterator
 
 import pytest
 
-from tests.support.services import need
+from tests.support.services import need, temporary_database
 from tests.support.stack import Stack, start_stack
 from tests.support.tcp_proxy import TcpProxy
 
@@ -29,25 +29,15 @@ def store_proxy() -> Iterator[TcpProxy]:
 @pytest.fixture(scope="module")
 def degradable_stack(trained_model: Path, store_proxy: TcpProxy, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     """A stack whose relationship store is PostgreSQL behind a proxy we can cut."""
-    import asyncio
-
-    from sqlalchemy.ext.asyncio import create_async_engine
-
-    schema_db = f"rapport_degrade_{uuid.uuid4().hex[:8]}"
-
-    async def create() -> None:
-        engine = create_async_engine(f"postgresql+asyncpg://postgres@{PG_HOST}:{PG_PORT}/test", isolation_level="AUTOCOMMIT")
-        async with engine.connect() as connection:
-            await connection.exec_driver_sql(f'CREATE DATABASE "{schema_db}"')
-        await engine.dispose()
-
-    asyncio.run(create())
-    stack = start_stack(
-        tmp_path_factory.mktemp("degrade"),
-        RAPPORT_DATABASE_URL=f"postgresql+asyncpg://postgres@127.0.0.1:{store_proxy.port}/{schema_db}",
-    )
-    yield stack
-    stack.stop()
+    with temporary_database("rapport_degrade") as schema_db:
+        stack = start_stack(
+            tmp_path_factory.mktemp("degrade"),
+            RAPPORT_DATABASE_URL=f"postgresql+asyncpg://postgres@127.0.0.1:{store_proxy.port}/{schema_db}",
+        )
+        try:
+            yield stack
+        finally:
+            stack.stop()
 
 
 def _texts(replies: list[dict]) -> str:

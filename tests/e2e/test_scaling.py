@@ -11,7 +11,7 @@ import pytest
 
 from bot import settings as settings_module
 from bot.launcher import endpoints_for
-from tests.support.services import need
+from tests.support.services import need, temporary_database
 from tests.support.stack import Stack, start_stack
 
 pytestmark = pytest.mark.services  # PostgreSQL (and Redis) on this machine
@@ -37,25 +37,17 @@ def test_lock_store_url_must_be_redis(monkeypatch: pytest.MonkeyPatch) -> None:
 def scaled_stack(trained_model: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Stack, str]]:
     need("PostgreSQL", "127.0.0.1", 5432)
     need("Redis", "127.0.0.1", 6379)
-    from sqlalchemy.ext.asyncio import create_async_engine
-
-    name = f"rapport_scaled_{uuid.uuid4().hex[:8]}"
-
-    async def create() -> None:
-        engine = create_async_engine("postgresql+asyncpg://postgres@127.0.0.1:5432/test", isolation_level="AUTOCOMMIT")
-        async with engine.connect() as connection:
-            await connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
-        await engine.dispose()
-
-    asyncio.run(create())
-    stack = start_stack(
-        tmp_path_factory.mktemp("scaled"),
-        RAPPORT_DATABASE_URL=f"postgresql+asyncpg://postgres@127.0.0.1:5432/{name}",
-        RAPPORT_TRACKER_STORE_URL=f"postgresql://postgres@127.0.0.1:5432/{name}",
-        RAPPORT_LOCK_STORE_URL="redis://127.0.0.1:6379/3",
-    )
-    yield stack, name
-    stack.stop()
+    with temporary_database("rapport_scaled") as name:
+        stack = start_stack(
+            tmp_path_factory.mktemp("scaled"),
+            RAPPORT_DATABASE_URL=f"postgresql+asyncpg://postgres@127.0.0.1:5432/{name}",
+            RAPPORT_TRACKER_STORE_URL=f"postgresql://postgres@127.0.0.1:5432/{name}",
+            RAPPORT_LOCK_STORE_URL="redis://127.0.0.1:6379/3",
+        )
+        try:
+            yield stack, name
+        finally:
+            stack.stop()
 
 
 def test_conversation_runs_on_postgresql_and_redis(scaled_stack: tuple[Stack, str]) -> None:

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
+import uuid
+from typing import Iterator
 
 import pytest
 
@@ -37,3 +40,33 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+PG_ADMIN_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
+
+
+def _pg_admin(statement: str) -> None:
+    import asyncio
+
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    async def run() -> None:
+        engine = create_async_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+        try:
+            async with engine.connect() as connection:
+                await connection.exec_driver_sql(statement)
+        finally:
+            await engine.dispose()
+
+    asyncio.run(run())
+
+
+@contextlib.contextmanager
+def temporary_database(prefix: str) -> Iterator[str]:
+    """A fresh PostgreSQL database for one fixture, dropped afterwards whatever happened."""
+    name = f"{prefix}_{uuid.uuid4().hex[:8]}"
+    _pg_admin(f'CREATE DATABASE "{name}"')
+    try:
+        yield name
+    finally:
+        _pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
