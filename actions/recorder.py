@@ -46,6 +46,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from actions import linked, people, storage
 from actions.turn import record_for
+from bot import tracker_events
 from bot.identity import channel_of, verified_customer_id
 from bot.store import RelationshipStore
 from bot.store.engine import async_url
@@ -65,9 +66,6 @@ RETRY_AFTER_S = 1.0
 #: The same problem is logged at most once in this many seconds (with the count held back).
 LOG_EVERY_S = 60.0
 
-_NEW_TURNS = text(
-    "SELECT id, sender_id, type_name, data FROM events WHERE id > :after ORDER BY id LIMIT :batch"
-)
 _GREETING_BEFORE = text(
     "SELECT data FROM events WHERE sender_id = :sender AND id < :before AND type_name = 'slot'"
     " AND action_name = 'greeting' ORDER BY id DESC LIMIT 1"
@@ -240,9 +238,9 @@ class TurnRecorder:
             if after < 0:
                 # First run on this store: record from now on, not the history an older version
                 # recorded; but a tracker store created after we started is recorded from its start.
-                latest = int(await connection.scalar(text("SELECT COALESCE(MAX(id), 0) FROM events")) or 0)
+                latest = int(await connection.scalar(tracker_events.LATEST_ID) or 0)
                 return [], 0 if self._table_missing else latest
-            rows = list(await connection.execute(_NEW_TURNS, {"after": after, "batch": BATCH}))
+            rows = list(await connection.execute(tracker_events.after(after, BATCH)))
         return rows, after
 
     async def _greeting_before(self, sender_id: str, event_id: int) -> str | None:

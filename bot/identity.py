@@ -15,11 +15,11 @@ from dataclasses import dataclass
 from typing import Any, Mapping
 
 from bot.boundary import BadInput, check_unicode
+from bot.tracker_events import CHANNEL_KEY  # the wire keys live with the events
 
 logger = logging.getLogger(__name__)
 
 SIGNED_ID_CHANNEL = "customer"
-CHANNEL_KEY = "rapport_channel"
 MAX_CUSTOMER_ID = 128
 
 

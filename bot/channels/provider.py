@@ -26,6 +26,7 @@ from sanic.response import HTTPResponse
 
 from bot.boundary import BLANK_MESSAGE_REPLY, is_blank
 from bot.channels.redelivery import Delivery, DeliveryLedger
+from bot.tracker_events import STAFF_KEY
 from bot.channels.validation import BadRequest, decode_json_object
 from bot.identity import pseudonym
 
@@ -33,7 +34,6 @@ logger = logging.getLogger(__name__)
 
 MAX_WEBHOOK_BYTES = 64 * 1024
 API_TIMEOUT = aiohttp.ClientTimeout(total=15)
-STAFF_KEY = "rapport_staff"
 #: Seconds a provider is asked to wait before redelivering an event we could not take yet.
 RETRY_AFTER_SECONDS = 5
 T = TypeVar("T")

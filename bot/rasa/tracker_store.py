@@ -25,34 +25,24 @@ from typing import Any, Iterator, Optional, Text
 from rasa.core.brokers.broker import EventBroker
 from rasa.core.tracker_store import SQLTrackerStore
 from rasa.shared.core.domain import Domain
-from rasa.shared.core.events import SessionStarted
 from rasa.shared.core.trackers import DialogueStateTracker
-from sqlalchemy import bindparam, create_engine, event, func, or_, pool, select
+from sqlalchemy import create_engine, event, pool
 from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot import settings
+from bot import settings, tracker_events
 from bot.rasa import install_patches
 from bot.store.engine import SQLITE_BUSY_TIMEOUT_MS, set_sqlite_pragmas, truncate_wal
 
 logger = logging.getLogger(__name__)
 
-ERASED_SLOT = "erased"
-REMEMBERING_SLOT = "remembering"
-MAX_TRANSIENT = 10_000
+MAX_TRANSIENT = 10_000  # conversations kept in memory only ("stop remembering me") per process
 
-# Rasa's ``SQLTrackerStore._event_query``: a conversation's events, all or since its latest session start.
-_events = SQLTrackerStore.SQLEvent.__table__
-_sender = bindparam("sender_id")
-_session_start = (
-    select(func.max(_events.c.timestamp))
-    .where(_events.c.sender_id == _sender, _events.c.type_name == SessionStarted.type_name)
-    .scalar_subquery()
-)
-_in_latest_session = or_(_events.c.timestamp >= _session_start, _session_start.is_(None))
-_ALL_EVENTS = select(_events.c.data).where(_events.c.sender_id == _sender).order_by(_events.c.id)
-_LATEST_SESSION_EVENTS = _ALL_EVENTS.where(_in_latest_session)
-_LATEST_SESSION_COUNT = select(func.count()).select_from(_events).where(_events.c.sender_id == _sender, _in_latest_session)
+# Rasa's ``SQLTrackerStore._event_query`` (a conversation's events, all or since its latest session
+# start) and the count of stored ones, as every reader of the table uses them (bot/tracker_events.py).
+_ALL_EVENTS = tracker_events.CONVERSATION
+_LATEST_SESSION_EVENTS = tracker_events.LATEST_SESSION
+_LATEST_SESSION_COUNT = tracker_events.LATEST_SESSION_COUNT
 
 
 def _sqlite_engine(url: URL) -> Engine:
@@ -141,12 +131,12 @@ class RapportTrackerStore(SQLTrackerStore):
         return deleted
 
     async def save(self, tracker: DialogueStateTracker) -> None:
-        if tracker.get_slot(ERASED_SLOT):
+        if tracker.get_slot(tracker_events.ERASED_SLOT):
             self._transient.pop(tracker.sender_id, None)
             await self._delete_events(tracker.sender_id, empty_wal=True)
             logger.info("conversation erased on request; not saved")
             return
-        if tracker.get_slot(REMEMBERING_SLOT) is False:
+        if tracker.get_slot(tracker_events.REMEMBERING_SLOT) is False:
             await self._delete_events(tracker.sender_id, empty_wal=False)
             self._transient[tracker.sender_id] = copy.deepcopy(tracker)
             self._transient.move_to_end(tracker.sender_id)

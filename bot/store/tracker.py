@@ -11,15 +11,17 @@ import asyncio
 from pathlib import Path
 from typing import Any, Sequence
 
-from sqlalchemy import MetaData, create_engine, delete, inspect
+from sqlalchemy import create_engine, inspect
 from sqlalchemy.engine import URL, Connection, make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
 
 from .engine import listen_sqlite, truncate_wal
+from bot import tracker_events
+
 from .records import InvalidInput
 
-EVENTS_TABLE = "events"
+EVENTS_TABLE = tracker_events.events.name
 _ASYNC_DRIVERS = {"aiosqlite", "asyncpg"}
 _CHUNK = 500
 
@@ -27,13 +29,9 @@ _CHUNK = 500
 def _delete_events(connection: Connection, sender_ids: Sequence[str]) -> int:
     if not inspect(connection).has_table(EVENTS_TABLE):
         return 0
-    metadata = MetaData()
-    metadata.reflect(connection, only=[EVENTS_TABLE])
-    events = metadata.tables[EVENTS_TABLE]
     total = 0
     for start in range(0, len(sender_ids), _CHUNK):
-        chunk = list(sender_ids[start : start + _CHUNK])
-        total += int(connection.execute(delete(events).where(events.c.sender_id.in_(chunk))).rowcount or 0)
+        total += int(connection.execute(tracker_events.erase(sender_ids[start : start + _CHUNK])).rowcount or 0)
     return total
 
 
