@@ -22,7 +22,7 @@ from .records import (
     TicketConflict,
     TicketNotFound,
 )
-from .tracker import erase_tracker_events
+from .tracker_erasure import erase_tracker_events
 
 __all__ = [
     "ErasureReport", "Identity", "Interaction", "InteractionRecord", "Interest", "InvalidInput",

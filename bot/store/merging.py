@@ -1,4 +1,4 @@
-"""Merging two persons into one, and undoing it — the SQL side; the rules live in ``merge.py``.
+"""Merging two persons into one, and undoing it — the SQL side; the rules live in ``merge_rules.py``.
 
 Both person rows are locked in id order (``SELECT … FOR UPDATE`` on PostgreSQL; SQLite writers are
 already serialised by ``BEGIN IMMEDIATE``), so two merges, or a merge and a write, cannot interleave.
@@ -15,7 +15,7 @@ from sqlalchemy import Table, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from . import consent as consent_store
-from . import merge as rules
+from . import merge_rules as rules
 from .engine import Database
 from .models import (
     UTCDateTime,

@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bot.store import InteractionRecord, MergeError, RelationshipStore, Source
-from bot.store.merge import FactValue, merged_consent, merged_remembering, preference_winner
+from bot.store.merge_rules import FactValue, merged_consent, merged_remembering, preference_winner
 
 T0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
 _ids = itertools.count()
