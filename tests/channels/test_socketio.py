@@ -12,6 +12,7 @@ import socketio
 
 from bot.channels.socketio import ERROR_EVENT, RateLimiter, RateLimited, parse_socket_message
 from bot.channels.validation import BadRequest
+from tests.support.socketio_client import ProtocolClient as Client, open_polling_session as _open_polling_session
 from tests.support.stack import Stack
 
 SESSION = "a" * 32
@@ -64,34 +65,6 @@ def test_rate_limit_is_per_client_and_recovers() -> None:
         limiter.check("a", now=3)
     limiter.check("b", now=3)
     limiter.check("a", now=10.5)
-
-
-class Client:
-    """A socket.io v4 client speaking Rasa's session protocol."""
-
-    def __init__(self) -> None:
-        self.sio = socketio.AsyncClient(reconnection=False)
-        self.bot: list[dict[str, Any]] = []
-        self.errors: list[dict[str, Any]] = []
-        self.session: asyncio.Future[str] = asyncio.get_running_loop().create_future()
-        self.sio.on("bot_uttered", self.bot.append)
-        self.sio.on(ERROR_EVENT, self.errors.append)
-        self.sio.on("session_confirm", lambda sid: self.session.done() or self.session.set_result(sid))
-
-    async def connect(self, url: str, session_id: str | None = None) -> str:
-        await self.sio.connect(url, socketio_path="/socket.io", transports=["polling"])
-        await self.sio.emit("session_request", {"session_id": session_id})
-        return await asyncio.wait_for(self.session, 20)
-
-    async def say(self, text: str, **extra: Any) -> None:
-        await self.sio.emit("user_uttered", {"message": text, "session_id": self.session.result(), **extra})
-
-    async def wait(self, found: Any, timeout: float = 30) -> None:
-        for _ in range(int(timeout * 20)):
-            if found():
-                return
-            await asyncio.sleep(0.05)
-        raise AssertionError(f"timed out; bot={self.bot} errors={self.errors}")
 
 
 async def test_bad_payloads_get_an_error_event_while_another_client_keeps_talking(stack: Stack) -> None:
@@ -149,17 +122,6 @@ async def test_a_blank_message_gets_a_polite_answer_and_no_error(stack: Stack) -
     assert client.errors == []
     assert all("didn't catch" in m["text"] for m in client.bot)
     await client.sio.disconnect()
-
-
-def _open_polling_session(base: str) -> str:
-    import urllib.request
-
-    with urllib.request.urlopen(f"{base}/socket.io/?EIO=4&transport=polling", timeout=10) as answer:  # noqa: S310
-        handshake = answer.read().decode()
-    sid = json.loads(handshake[1:])["sid"]
-    urllib.request.urlopen(urllib.request.Request(  # noqa: S310
-        f"{base}/socket.io/?EIO=4&transport=polling&sid={sid}", data=b"40", method="POST"), timeout=10).read()
-    return sid
 
 
 def test_an_oversized_packet_is_answered_413_at_once_and_the_server_keeps_serving(stack: Stack) -> None:

@@ -11,7 +11,7 @@ import urllib.request
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.channels.test_socketio import Client, _open_polling_session
+from tests.support.socketio_client import ProtocolClient as Client, open_polling_session as _open_polling_session
 from tests.support.hostile import hostile_strings, hostile_values, raw_bodies
 from tests.support.stack import Stack
 

@@ -25,7 +25,7 @@ from rasa.shared.core.trackers import DialogueStateTracker
 from bot.store import InteractionRecord, RelationshipStore, erase_tracker_events
 from bot.store.engine import SQLITE_JOURNAL_SIZE_LIMIT
 from bot.store.models import interactions
-from tests.store.test_privacy import NAME, SENDERS, _everything
+from tests.support.people import NAME, SENDERS, everything as _everything
 from tests.support.on_disk import files_holding, sqlite_files
 
 NEEDLES = [NAME, *(s for _, s in SENDERS), "zq-slack-1"]

@@ -10,7 +10,7 @@ from sqlalchemy import create_engine, inspect, text
 from bot.store import RelationshipStore
 from bot.store import inventory
 from bot.store.migrate import upgrade
-from tests.store.test_privacy import SENDERS, _everything
+from tests.support.people import SENDERS, everything as _everything
 
 ROOT = Path(__file__).resolve().parents[2]
 

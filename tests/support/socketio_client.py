@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
 from typing import Any
 
 import socketio
+
+from bot.channels.socketio import ERROR_EVENT
 
 
 class SocketCustomer:
@@ -52,3 +55,42 @@ class SocketCustomer:
 
     async def close(self) -> None:
         await self.client.disconnect()
+
+
+class ProtocolClient:
+    """A socket.io v4 client speaking Rasa's session protocol, keeping every bot message and error event."""
+
+    def __init__(self) -> None:
+        self.sio = socketio.AsyncClient(reconnection=False)
+        self.bot: list[dict[str, Any]] = []
+        self.errors: list[dict[str, Any]] = []
+        self.session: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+        self.sio.on("bot_uttered", self.bot.append)
+        self.sio.on(ERROR_EVENT, self.errors.append)
+        self.sio.on("session_confirm", lambda sid: self.session.done() or self.session.set_result(sid))
+
+    async def connect(self, url: str, session_id: str | None = None) -> str:
+        await self.sio.connect(url, socketio_path="/socket.io", transports=["polling"])
+        await self.sio.emit("session_request", {"session_id": session_id})
+        return await asyncio.wait_for(self.session, 20)
+
+    async def say(self, text: str, **extra: Any) -> None:
+        await self.sio.emit("user_uttered", {"message": text, "session_id": self.session.result(), **extra})
+
+    async def wait(self, found: Any, timeout: float = 30) -> None:
+        for _ in range(int(timeout * 20)):
+            if found():
+                return
+            await asyncio.sleep(0.05)
+        raise AssertionError(f"timed out; bot={self.bot} errors={self.errors}")
+
+
+def open_polling_session(base: str) -> str:
+    import urllib.request
+
+    with urllib.request.urlopen(f"{base}/socket.io/?EIO=4&transport=polling", timeout=10) as answer:  # noqa: S310
+        handshake = answer.read().decode()
+    sid = json.loads(handshake[1:])["sid"]
+    urllib.request.urlopen(urllib.request.Request(  # noqa: S310
+        f"{base}/socket.io/?EIO=4&transport=polling&sid={sid}", data=b"40", method="POST"), timeout=10).read()
+    return sid
