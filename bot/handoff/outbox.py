@@ -19,8 +19,8 @@ import sqlalchemy as sa
 from sqlalchemy import select, update
 
 from bot.handoff.rasa_api import RasaClient, RasaError, RasaUnavailable
-from bot.staff import metadata, utcnow
 from bot.store.engine import Database
+from bot.store.validation import utcnow
 
 logger = logging.getLogger(__name__)
 Kind = Literal["events", "execute"]
@@ -32,7 +32,7 @@ PURGE_EVERY_S = 3600.0
 
 outbox_table = sa.Table(
     "handoff_outbox",
-    metadata,
+    sa.MetaData(),
     sa.Column("id", sa.Integer, primary_key=True),
     sa.Column("sender_id", sa.String(256), nullable=False),
     sa.Column("kind", sa.String(16), nullable=False),
