@@ -25,7 +25,7 @@ class StaffInputError(StaffError, ValueError):
     """An email, name, role or password the directory refuses; the message says why."""
 
 
-class StaffNotFound(StaffError):
+class StaffNotFound(StaffError, LookupError):
     """No staff account has this email or id."""
 
 

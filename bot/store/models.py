@@ -315,6 +315,27 @@ class LoginAttemptRow(Base):
     succeeded = Column(Boolean, nullable=False)
 
 
+# --- handoff: calls into Rasa the desk made -------------------------------------------------------
+
+
+class OutboxCallRow(Base):
+    """A staff reply, join or hand-back for Rasa, written before it is delivered (see ``bot.handoff.outbox``)."""
+
+    __tablename__ = "handoff_outbox"
+    __table_args__ = (
+        Index("ix_handoff_outbox_delivered_at_id", "delivered_at", "id"),
+        Index("ix_handoff_outbox_sender_id_id", "sender_id", "id"),
+    )
+    id = Column(Integer, primary_key=True)
+    sender_id = Column(String(256), nullable=False)
+    kind = Column(String(16), nullable=False)
+    payload = Column(JSON, nullable=False)
+    created_at = Column(UTCDateTime, nullable=False)
+    delivered_at = Column(UTCDateTime)
+    attempts = Column(Integer, nullable=False)
+    last_error = Column(Text)
+
+
 persons = PersonRow.__table__
 identities = IdentityRow.__table__
 fact_provenance = FactProvenanceRow.__table__
@@ -332,3 +353,4 @@ staff_accounts = StaffRow.__table__
 console_sessions = ConsoleSessionRow.__table__
 api_tokens = ApiTokenRow.__table__
 login_attempts = LoginAttemptRow.__table__
+handoff_outbox = OutboxCallRow.__table__

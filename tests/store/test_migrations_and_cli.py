@@ -18,7 +18,7 @@ from bot.store.models import metadata
 
 
 # Tables the migrations create whose definitions have not moved into bot/store/models.py yet.
-NOT_YET_IN_MODELS = frozenset({"handoff_outbox", "turn_recorder"})
+NOT_YET_IN_MODELS = frozenset({"turn_recorder"})
 
 
 def _store_objects(obj, name, type_, reflected, compare_to) -> bool:  # type: ignore[no-untyped-def]
