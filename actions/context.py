@@ -17,7 +17,7 @@ from rasa_sdk import Tracker
 from rasa_sdk.events import SlotSet
 
 from bot import settings as settings_module
-from bot.handoff.rasa_api import RasaClient, RasaError
+from bot.rasa_client import RasaClient, RasaError
 from bot.identity import SIGNED_ID_CHANNEL, channel_of, verified_customer_id
 from bot.store import Person, RelationshipStore, Source, StoreError
 

@@ -14,8 +14,9 @@ from typing import Any, Callable, Protocol
 
 from bot import boundary
 from bot.handoff.canned import CannedReply
+from bot.handoff.events import bot_event, handoff_ended_event, resume_event
 from bot.handoff.outbox import Outbox
-from bot.handoff.rasa_api import RasaClient, bot_event, handoff_ended_event, resume_event
+from bot.rasa_client import RasaClient
 from bot.store import Note, RelationshipStore, Ticket, TicketConflict
 
 MAX_REPLY = 4000

@@ -17,7 +17,7 @@ from typing import Any, Callable, Literal
 
 from sqlalchemy import select, update
 
-from bot.handoff.rasa_api import RasaClient, RasaError, RasaUnavailable
+from bot.rasa_client import RasaClient, RasaError, RasaUnavailable
 from bot.store.engine import Database
 from bot.store.models import handoff_outbox as outbox_table
 from bot.store.validation import utcnow

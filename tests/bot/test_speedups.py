@@ -11,7 +11,7 @@ from rasa.shared.utils.common import all_subclasses
 from rasa.shared.utils.schemas.events import EVENTS_SCHEMA
 
 from bot import speedups
-from bot.handoff.rasa_api import bot_event, handoff_ended_event, resume_event
+from bot.handoff.events import bot_event, handoff_ended_event, resume_event
 
 GOOD = [
     {"events": [], "responses": []},
