@@ -52,10 +52,13 @@ LATEST_SESSION_COUNT = select(func.count()).select_from(events).where(events.c.s
 LATEST_ID = select(func.coalesce(func.max(events.c.id), 0))
 
 
-def after(cursor: int, limit: int) -> Any:
-    """Events stored after ``cursor`` (an event id), oldest first, at most ``limit``: for tailing."""
+def after(cursor: int, limit: int, *, types: Iterable[str] = ()) -> Any:
+    """Events stored after ``cursor`` (an event id), oldest first, at most ``limit`` (only ``types``, if given)."""
     columns = (events.c.id, events.c.sender_id, events.c.type_name, events.c.timestamp, events.c.data)
-    return select(*columns).where(events.c.id > cursor).order_by(events.c.id).limit(limit)
+    statement = select(*columns).where(events.c.id > cursor)
+    if types:
+        statement = statement.where(events.c.type_name.in_(list(types)))
+    return statement.order_by(events.c.id).limit(limit)
 
 
 def erase(sender_ids: Iterable[str]) -> Any:

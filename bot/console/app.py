@@ -25,11 +25,11 @@ from bot.handoff import canned
 from bot.handoff.desk import Desk
 from bot.handoff.live import LiveFeed, TrackerTail
 from bot.handoff.outbox import Outbox
-from bot.handoff.rasa_api import RasaClient
+from bot.rasa_client import RasaClient
 from bot.settings import Settings
-from bot.webchat import add_webchat_routes
 from bot.staff import StaffDirectory
 from bot.store import RelationshipStore
+from bot.webchat import add_webchat_routes, webchat_config
 
 logger = logging.getLogger(__name__)
 SHUTDOWN_STEP_S = 5.0
@@ -93,6 +93,6 @@ def create_app(settings: Settings | None = None) -> web.Application:
     add_page_routes(app)
     add_api_routes(app)
     add_live_routes(app)
-    add_webchat_routes(app)
+    add_webchat_routes(app, webchat_config(app[SETTINGS]))
     app.router.add_static("/static/", STATIC_DIR, show_index=False, follow_symlinks=False)
     return app

@@ -11,7 +11,7 @@ from bot.console.render import json_response, page
 from bot.console.security import Handler, wants_json
 from bot.handoff.canned import CannedRepliesError
 from bot.handoff.desk import NotTicketHolder
-from bot.handoff.rasa_api import RasaError, RasaUnavailable
+from bot.rasa_client import RasaError, RasaUnavailable
 from bot.staff import StaffExists, StaffInputError, StaffNotFound
 from bot.store import InvalidInput, PersonNotFound, TicketConflict, TicketNotFound
 

@@ -12,7 +12,7 @@ from bot.console.throttle import LoginThrottle
 from bot.handoff.desk import Desk
 from bot.handoff.live import LiveFeed, TrackerTail
 from bot.handoff.outbox import Outbox
-from bot.handoff.rasa_api import RasaClient
+from bot.rasa_client import RasaClient
 from bot.settings import Settings
 from bot.staff import StaffDirectory
 from bot.store import RelationshipStore

@@ -13,7 +13,7 @@ from bot.console.bodies import read_form
 from bot.console.keys import DESK, STAFF
 from bot.console.render import page
 from bot.console.security import ADMIN, ANY_STAFF, DESK as DESK_ROLES, STAFF_KEY, roles
-from bot.handoff.rasa_api import RasaUnavailable
+from bot.rasa_client import RasaUnavailable
 from bot.staff import MAX_EMAIL, MAX_NAME, ROLES, StaffMember, check_password
 
 

@@ -11,13 +11,14 @@ from typing import Any, Awaitable, Callable, TypeVar
 from aiohttp import web
 
 from bot.console.bodies import is_form, read_form
-from bot.console.keys import SESSIONS, SETTINGS, STAFF
+from bot.console.keys import SESSIONS, STAFF
 from bot.console.sessions import csrf_matches
 from bot.staff import ROLES
-from bot.webchat.routes import socket_origins, socket_url
+from bot.webchat import PREFIX as CHAT_PREFIX
+from bot.webchat import is_chat_path
 
-PUBLIC_PATHS = frozenset({"/health", "/login", "/api/openapi.json", "/chat"})
-PUBLIC_PREFIXES = ("/chat/", "/static/")
+PUBLIC_PATHS = frozenset({"/health", "/login", "/api/openapi.json", CHAT_PREFIX})
+PUBLIC_PREFIXES = (f"{CHAT_PREFIX}/", "/static/")
 SESSION_COOKIE = "rapport_session"
 CSRF_HEADER = "X-CSRF-Token"
 CSRF_FIELD = "csrf_token"
@@ -32,8 +33,10 @@ SESSION_KEY = "rapport.session"
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 H = TypeVar("H", bound=Handler)
 
-_BASE_CSP = "default-src 'self'; script-src 'self'; style-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'"
-CONSOLE_CSP = f"{_BASE_CSP}; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'"
+CONSOLE_CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self';"
+    " img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'"
+)
 
 
 def roles(*allowed: str) -> Callable[[H], H]:
@@ -53,34 +56,20 @@ def is_public(path: str) -> bool:
     return path in PUBLIC_PATHS or path.startswith(PUBLIC_PREFIXES)
 
 
-def is_chat(path: str) -> bool:
-    return path == "/chat" or path.startswith("/chat/")
-
-
 def wants_json(request: web.Request) -> bool:
     return request.path.startswith("/api/") or request.path == "/ws"
 
 
-def chat_connect_sources(app: web.Application) -> list[str]:
-    """Origins the public web chat may connect to: Rasa and the socket URL (HTTP and websocket), configured ones."""
-    settings = app[SETTINGS]
-    sources = [*socket_origins(settings.rasa_url), *socket_origins(socket_url(settings))]
-    return [*dict.fromkeys([*sources, *settings.console.chat_connect_src])]
-
-
-def chat_csp(app: web.Application) -> str:
-    """The embeddable web chat's policy: no frame-ancestors limit, Rasa allowed in connect-src."""
-    return f"{_BASE_CSP}; img-src 'self' data: https:; connect-src 'self' {' '.join(chat_connect_sources(app))}"
-
-
 async def security_headers(request: web.Request, response: web.StreamResponse) -> None:
-    """on_response_prepare: a strict CSP on every response (a handler's own CSP is kept)."""
+    """on_response_prepare: a strict CSP on every response (a handler's own CSP is kept).
+
+    The web chat's answers are left to its own hook (:func:`bot.webchat.routes.chat_headers`): they
+    must stay embeddable in other sites' pages."""
+    if is_chat_path(request.path):
+        return
     headers = response.headers
     headers.setdefault("X-Content-Type-Options", "nosniff")
     headers.setdefault("Referrer-Policy", "same-origin")
-    if is_chat(request.path):
-        headers.setdefault("Content-Security-Policy", chat_csp(request.app))
-        return
     headers.setdefault("Content-Security-Policy", CONSOLE_CSP)
     headers.setdefault("X-Frame-Options", "DENY")
     if not is_public(request.path):

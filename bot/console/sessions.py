@@ -9,26 +9,14 @@ from __future__ import annotations
 import hmac
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 
-import sqlalchemy as sa
 from sqlalchemy import delete, select
 
-from bot.staff import StaffMember, metadata, staff_table, token_digest, utcnow, member_from_row
+from bot.staff import MAX_TOKEN, StaffMember, member_from_row, token_digest
 from bot.store.engine import Database
-
-_TZ = sa.DateTime(timezone=True)
-
-sessions_table = sa.Table(
-    "console_sessions",
-    metadata,
-    sa.Column("id", sa.Integer, primary_key=True),
-    sa.Column("token_hash", sa.String(64), nullable=False, unique=True),
-    sa.Column("staff_id", sa.Integer, sa.ForeignKey("staff.id", ondelete="CASCADE"), nullable=False),
-    sa.Column("csrf_token", sa.String(64), nullable=False),
-    sa.Column("created_at", _TZ, nullable=False),
-    sa.Column("expires_at", _TZ, nullable=False),
-)
+from bot.store.models import console_sessions, staff_accounts
+from bot.store.validation import utcnow
 
 
 @dataclass(frozen=True)
@@ -55,9 +43,9 @@ class SessionStore:
         now = utcnow()
         expires = now + self._lifetime
         async with self._db.write() as session:
-            await session.execute(sessions_table.delete().where(sessions_table.c.expires_at < now))
+            await session.execute(console_sessions.delete().where(console_sessions.c.expires_at < now))
             await session.execute(
-                sessions_table.insert().values(
+                console_sessions.insert().values(
                     token_hash=token_digest(token), staff_id=staff.id, csrf_token=csrf, created_at=now, expires_at=expires
                 )
             )
@@ -65,23 +53,18 @@ class SessionStore:
 
     async def find(self, token: str) -> ConsoleSession | None:
         """The live session of an enabled account for this cookie value, or None (every request: one hop)."""
-        if not token or len(token) > 200:
+        if not token or len(token) > MAX_TOKEN:
             return None
         statement = (
-            select(sessions_table.c.csrf_token, sessions_table.c.expires_at, staff_table)
-            .join(staff_table, staff_table.c.id == sessions_table.c.staff_id)
-            .where(sessions_table.c.token_hash == token_digest(token))
+            select(console_sessions.c.csrf_token, console_sessions.c.expires_at, staff_accounts)
+            .join(staff_accounts, staff_accounts.c.id == console_sessions.c.staff_id)
+            .where(console_sessions.c.token_hash == token_digest(token))
         )
         row = await self._db.run(lambda connection: connection.execute(statement).first(), write=False)
-        if row is None or not row.enabled or utc_aware(row.expires_at) <= utcnow():
+        if row is None or not row.enabled or row.expires_at <= utcnow():
             return None
-        return ConsoleSession(token, row.csrf_token, member_from_row(row), utc_aware(row.expires_at))
+        return ConsoleSession(token, row.csrf_token, member_from_row(row), row.expires_at)
 
     async def end(self, token: str) -> None:
         async with self._db.write() as session:
-            await session.execute(delete(sessions_table).where(sessions_table.c.token_hash == token_digest(token)))
-
-
-def utc_aware(value: datetime) -> datetime:
-    """SQLite hands back naive datetimes; they were written in UTC."""
-    return value if value.tzinfo is not None else value.replace(tzinfo=timezone.utc)
+            await session.execute(delete(console_sessions).where(console_sessions.c.token_hash == token_digest(token)))

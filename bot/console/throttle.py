@@ -22,26 +22,16 @@ from datetime import timedelta
 import sqlalchemy as sa
 from sqlalchemy import and_, case, delete, func, or_, select
 
-from bot.console.sessions import utc_aware
-from bot.staff import MAX_EMAIL, metadata, utcnow
+from bot.staff import MAX_EMAIL
 from bot.store.engine import Database
+from bot.store.models import login_attempts
+from bot.store.validation import utcnow
 
 WINDOW = timedelta(minutes=15)
 PER_ACCOUNT_AND_ADDRESS = 5
 PER_ACCOUNT = 20
 PER_ADDRESS = 100
 MAX_ADDRESS = 64
-
-login_attempts_table = sa.Table(
-    "login_attempts",
-    metadata,
-    sa.Column("id", sa.Integer, primary_key=True),
-    sa.Column("email", sa.String(254), nullable=False),
-    sa.Column("ip", sa.String(64), nullable=False),
-    sa.Column("at", sa.DateTime(timezone=True), nullable=False),
-    sa.Column("succeeded", sa.Boolean, nullable=False),
-)
-
 
 @dataclass(frozen=True)
 class Refusal:
@@ -68,7 +58,7 @@ class LoginThrottle:
         """The rule that refuses a login for ``email`` from ``address`` now, or None."""
         email, address = email[:MAX_EMAIL], address[:MAX_ADDRESS]
         now = utcnow()
-        t = login_attempts_table
+        t = login_attempts
         both = and_(t.c.email == email, t.c.ip == address)
         statement = select(
             func.sum(case((both, 1), else_=0)), func.min(case((both, t.c.at))),
@@ -80,12 +70,12 @@ class LoginThrottle:
                  ("account", PER_ACCOUNT, row[2], row[3]), ("address", PER_ADDRESS, row[4], row[5]))  # fmt: skip
         for rule, limit, count, oldest in rules:
             if int(count or 0) >= limit:
-                return Refusal(rule, max(timedelta(seconds=1), utc_aware(oldest) + WINDOW - now))
+                return Refusal(rule, max(timedelta(seconds=1), oldest + WINDOW - now))
         return None
 
     async def failed(self, email: str, address: str) -> None:
         now = utcnow()
-        t = login_attempts_table
+        t = login_attempts
 
         def record(connection: sa.engine.Connection) -> None:
             connection.execute(delete(t).where(t.c.at < now - WINDOW))
@@ -95,7 +85,7 @@ class LoginThrottle:
 
     async def succeeded(self, email: str, address: str) -> None:
         """The right password: this account's earlier failures from this address no longer count."""
-        t = login_attempts_table
+        t = login_attempts
         statement = delete(t).where(t.c.email == email[:MAX_EMAIL], t.c.ip == address[:MAX_ADDRESS])
         await self._db.run(lambda connection: connection.execute(statement))
 

@@ -1,1 +1,1 @@
-"""Handoff to a person: the desk staff use, the calls into Rasa, the outbox and the live feed."""
+"""Handoff to a person: the rules (staffed hours, routing, the summary), the desk staff use, its outbox into Rasa, the live feed."""

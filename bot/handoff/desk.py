@@ -7,15 +7,16 @@ the transcript, and survive Rasa being down.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any, Callable
+from typing import Any, Callable, Protocol
 
-from bot import boundary
+from bot import boundary, tracker_events
 from bot.handoff.canned import CannedReply
+from bot.handoff.events import bot_event, handoff_ended_event, resume_event
 from bot.handoff.outbox import Outbox
-from bot.handoff.rasa_api import RasaClient, bot_event, handoff_ended_event, resume_event
-from bot.staff import StaffDirectory, StaffMember, StaffNotFound
+from bot.rasa_client import RasaClient
 from bot.store import Note, RelationshipStore, Ticket, TicketConflict
 
 MAX_REPLY = 4000
@@ -27,6 +28,35 @@ MAX_TEAM = 64
 HANDBACK_ACTIONS = ("utter_handoff_back", "utter_ask_rating", "action_listen")
 
 ChangeListener = Callable[[str, Ticket], None]
+
+
+class DeskMember(Protocol):
+    """A staff member as the desk sees them (``bot.staff.StaffMember`` is one)."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def first_name(self) -> str: ...
+    @property
+    def role(self) -> str: ...
+    @property
+    def enabled(self) -> bool: ...
+    @property
+    def uses_desk(self) -> bool: ...
+    @property
+    def avatar_url(self) -> str | None: ...
+
+
+class StaffRoster(Protocol):
+    """Who works at the desk (``bot.staff.StaffDirectory`` is one; the console passes it in)."""
+
+    async def list(self) -> Sequence[DeskMember]: ...
+
+    async def get(self, staff_id: int) -> DeskMember:
+        """The member with this id; raises ``LookupError`` when there is none."""
+        ...
 
 
 class DeskInputError(boundary.BadInput):
@@ -117,9 +147,9 @@ def transcript_from_events(events: list[dict[str, Any]]) -> list[TranscriptLine]
         if kind not in ("user", "bot") or not isinstance(text, str) or not text:
             continue
         at = datetime.fromtimestamp(float(event.get("timestamp") or 0), tz=timezone.utc)
-        staff = ((event.get("data") or {}).get("custom") or {}).get("rapport_staff") if kind == "bot" else None
-        if isinstance(staff, dict):
-            lines.append(TranscriptLine("staff", text, at, str(staff.get("name") or "")))
+        staff = tracker_events.staff_author(event) if kind == "bot" else None
+        if staff is not None:
+            lines.append(TranscriptLine("staff", text, at, staff.name))
         else:
             lines.append(TranscriptLine("customer" if kind == "user" else "bot", text, at))
     return lines
@@ -156,7 +186,7 @@ class Desk:
     def __init__(
         self,
         store: RelationshipStore,
-        staff: StaffDirectory,
+        staff: StaffRoster,
         outbox: Outbox,
         rasa: RasaClient,
         canned: tuple[CannedReply, ...] = (),
@@ -190,21 +220,21 @@ class Desk:
     async def ticket(self, ticket_id: object) -> Ticket:
         return await self._store.get_ticket(check_id(ticket_id, "ticket id"))
 
-    async def claim(self, ticket_id: object, staff: StaffMember) -> Ticket:
+    async def claim(self, ticket_id: object, staff: DeskMember) -> Ticket:
         """Atomic: of concurrent claims exactly one wins, the others raise ``TicketConflict``."""
         ticket = await self._store.claim_ticket(check_id(ticket_id, "ticket id"), staff.id)
         await self._say(ticket, staff, f"{staff.first_name} from our team has joined.", signed=False)
         self._changed("claimed", ticket)
         return ticket
 
-    async def reply(self, ticket_id: object, staff: StaffMember, text: object) -> bool:
+    async def reply(self, ticket_id: object, staff: DeskMember, text: object) -> bool:
         """Send a reply into the customer's channel; False when it waits in the outbox for Rasa."""
         body = check_text(text, "text", MAX_REPLY)
         ticket = self._require_holder(await self.ticket(ticket_id), staff)
         return await self._say(ticket, staff, body)
 
     async def transfer(
-        self, ticket_id: object, staff: StaffMember, *, to_staff_id: object = None, team: object = None
+        self, ticket_id: object, staff: DeskMember, *, to_staff_id: object = None, team: object = None
     ) -> Ticket:
         """To another desk member (they hold it now) or to a team's queue (waiting again)."""
         target_id = None if _absent(to_staff_id) else check_id(to_staff_id, "staff_id")
@@ -218,7 +248,7 @@ class Desk:
         if target_id is not None:
             try:
                 target = await self._staff.get(target_id)
-            except StaffNotFound as exc:
+            except LookupError as exc:
                 raise DeskInputError("no such staff member") from exc
             if not target.enabled or not target.uses_desk:
                 raise DeskInputError(f"{target.name} cannot take desk conversations")
@@ -228,7 +258,7 @@ class Desk:
         self._changed("transferred", moved)
         return moved
 
-    async def close(self, ticket_id: object, staff: StaffMember) -> Ticket:
+    async def close(self, ticket_id: object, staff: DeskMember) -> Ticket:
         """Hand the conversation back to the bot, which says so and asks for a rating."""
         ticket = self._require_holder(await self.ticket(ticket_id), staff)
         await self._outbox.put(ticket.sender_id, "events", [resume_event(), handoff_ended_event()])
@@ -239,7 +269,7 @@ class Desk:
         self._changed("closed", closed)
         return closed
 
-    async def add_note(self, ticket_id: object, staff: StaffMember, text: object) -> Note:
+    async def add_note(self, ticket_id: object, staff: DeskMember, text: object) -> Note:
         """A private note on the person, never shown to the customer."""
         body = check_text(text, "text", MAX_NOTE)
         ticket = await self.ticket(ticket_id)
@@ -261,14 +291,14 @@ class Desk:
         ticket = await self.ticket(ticket_id)
         return profile_from_export(await self._store.export_person(ticket.person_id))
 
-    def _require_holder(self, ticket: Ticket, staff: StaffMember) -> Ticket:
+    def _require_holder(self, ticket: Ticket, staff: DeskMember) -> Ticket:
         if ticket.status != "claimed":
             raise TicketConflict(f"ticket {ticket.id} is {ticket.status}; claim it first")
         if ticket.assigned_staff_id != staff.id and staff.role != "admin":
             raise NotTicketHolder(f"ticket {ticket.id} is held by someone else")
         return ticket
 
-    async def _say(self, ticket: Ticket, staff: StaffMember, text: str, *, signed: bool = True) -> bool:
+    async def _say(self, ticket: Ticket, staff: DeskMember, text: str, *, signed: bool = True) -> bool:
         line = f"{staff.first_name}: {text}" if signed else text
         await self._outbox.put(ticket.sender_id, "events", [bot_event(line, name=staff.first_name, avatar=staff.avatar_url)])
         return await self._outbox.deliver(ticket.sender_id)

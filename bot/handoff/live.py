@@ -9,15 +9,15 @@ reading (about 0.4 ms of CPU per empty poll on SQLite; a new connection each tim
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import pool, text
+from sqlalchemy import pool
 from sqlalchemy.exc import DBAPIError, OperationalError, ProgrammingError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from bot import tracker_events
 from bot.store import RelationshipStore
 from bot.store.engine import async_url
 
@@ -26,10 +26,6 @@ POLL_SECONDS = 0.05
 QUEUE_POLL_SECONDS = 0.5
 MAX_SUBSCRIBER_BACKLOG = 500
 _BATCH = 500
-_NEW_EVENTS = text(
-    "SELECT id, sender_id, type_name, timestamp, data FROM events"
-    " WHERE id > :last_id AND type_name IN ('user', 'bot') ORDER BY id LIMIT :batch"
-)
 
 
 class LiveFeed:
@@ -56,21 +52,18 @@ class LiveFeed:
 
 def message_from_row(row: Any, ticket_id: int) -> dict[str, Any] | None:
     """The feed message for one tracker event row, or None when it carries no text."""
-    try:
-        data = json.loads(row.data) if isinstance(row.data, str) else dict(row.data or {})
-    except (ValueError, TypeError):
-        return None
+    data = tracker_events.decode(row.data) if isinstance(row.data, (str, bytes)) else dict(row.data or {})
     body = data.get("text")
     if not isinstance(body, str) or not body:
         return None
-    staff = ((data.get("data") or {}).get("custom") or {}).get("rapport_staff") if row.type_name == "bot" else None
-    who = "customer" if row.type_name == "user" else ("staff" if isinstance(staff, dict) else "bot")
+    staff = tracker_events.staff_author(data) if row.type_name == "bot" else None
+    who = "customer" if row.type_name == "user" else ("staff" if staff else "bot")
     return {
         "type": "message",
         "ticket_id": ticket_id,
         "who": who,
         "text": body,
-        "staff_name": staff.get("name") if isinstance(staff, dict) else None,
+        "staff_name": staff.name if staff else None,
         "at": datetime.fromtimestamp(float(row.timestamp or 0), tz=timezone.utc).isoformat(),
     }
 
@@ -123,9 +116,9 @@ class TrackerTail:
         try:
             async with self._engine.connect() as connection:
                 if self._last_id is None:
-                    self._last_id = int(await connection.scalar(text("SELECT COALESCE(MAX(id), 0) FROM events")) or 0)
+                    self._last_id = int(await connection.scalar(tracker_events.LATEST_ID) or 0)
                     return 0
-                rows = list(await connection.execute(_NEW_EVENTS, {"last_id": self._last_id, "batch": _BATCH}))
+                rows = list(await connection.execute(tracker_events.after(self._last_id, _BATCH, types=("user", "bot"))))
         except (OperationalError, ProgrammingError, DBAPIError) as exc:
             # Rasa creates the table on its first start; until then there is nothing to tail.
             logger.debug("tracker store not readable yet: %s", exc)

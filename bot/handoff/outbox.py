@@ -16,13 +16,13 @@ from collections import defaultdict
 from datetime import datetime, timedelta
 from typing import Any, Callable, Literal
 
-import sqlalchemy as sa
 from sqlalchemy import select, update
 
-from bot.handoff.rasa_api import RasaClient, RasaError, RasaUnavailable
 from bot.identity import pseudonym
-from bot.staff import metadata, utcnow
+from bot.rasa_client import RasaClient, RasaError, RasaUnavailable
 from bot.store.engine import Database
+from bot.store.models import handoff_outbox as outbox_table
+from bot.store.validation import utcnow
 
 logger = logging.getLogger(__name__)
 Kind = Literal["events", "execute"]
@@ -31,20 +31,6 @@ MAX_ATTEMPTS_ON_ERROR = 5
 #: Delivered calls are kept this long (for support questions about a reply), then deleted.
 KEEP_DELIVERED = timedelta(days=7)
 PURGE_EVERY_S = 3600.0
-
-outbox_table = sa.Table(
-    "handoff_outbox",
-    metadata,
-    sa.Column("id", sa.Integer, primary_key=True),
-    sa.Column("sender_id", sa.String(256), nullable=False),
-    sa.Column("kind", sa.String(16), nullable=False),
-    sa.Column("payload", sa.JSON, nullable=False),
-    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-    sa.Column("delivered_at", sa.DateTime(timezone=True)),
-    sa.Column("attempts", sa.Integer, nullable=False),
-    sa.Column("last_error", sa.Text),
-)
-
 
 def loggable(exc: RasaError) -> str:
     """What a log line may say about a failed call into Rasa: its status, never its answer.

@@ -17,6 +17,7 @@ from .models import (
     consent_events,
     content_engagement,
     fact_provenance,
+    handoff_outbox,
     identities,
     interactions,
     interests,
@@ -135,9 +136,7 @@ async def erase(session: AsyncSession, db: Database, person_id: int) -> ErasureR
     if pairs:
         # Staff replies to their conversations, delivered or waiting: a waiting one would otherwise
         # write the erased conversation back into Rasa's tracker when it is delivered.
-        from bot.handoff.outbox import outbox_table  # the console's table (migration 0002), same database
-
-        await _delete("handoff_outbox", outbox_table, outbox_table.c.sender_id.in_(sorted({s for _, s in pairs})))
+        await _delete("handoff_outbox", handoff_outbox, handoff_outbox.c.sender_id.in_(sorted({s for _, s in pairs})))
     await _delete("persons", persons, and_(persons.c.id.in_(tombstones), persons.c.merged_into_id == pid))
     await _delete("persons", persons, persons.c.id == pid)
     return ErasureReport(person_id=pid, deleted=deleted, sender_ids=pairs)

@@ -257,6 +257,87 @@ class MergeLogRow(Base):
     data = Column(JSON, nullable=False)
 
 
+# --- staff console: accounts, sessions, API tokens, failed logins ---------------------------------
+
+
+def _fk_staff() -> Column:
+    return Column(Integer, ForeignKey("staff.id", ondelete="CASCADE"), nullable=False, index=True)
+
+
+class StaffRow(Base):
+    """A console account; the password only as an argon2id hash."""
+
+    __tablename__ = "staff"
+    id = Column(Integer, primary_key=True)
+    email = Column(String(254), nullable=False, unique=True)
+    name = Column(String(80), nullable=False)
+    role = Column(String(16), nullable=False)
+    password_hash = Column(String(255), nullable=False)
+    avatar_url = Column(String(500))
+    enabled = Column(Boolean, nullable=False)
+    created_at = Column(UTCDateTime, nullable=False)
+
+
+class ConsoleSessionRow(Base):
+    """A logged-in browser: only the SHA-256 of its cookie is kept, with the session's CSRF token."""
+
+    __tablename__ = "console_sessions"
+    id = Column(Integer, primary_key=True)
+    token_hash = Column(String(64), nullable=False, unique=True)
+    staff_id = _fk_staff()
+    csrf_token = Column(String(64), nullable=False)
+    created_at = Column(UTCDateTime, nullable=False)
+    expires_at = Column(UTCDateTime, nullable=False)
+
+
+class ApiTokenRow(Base):
+    """A token for scripts: only its SHA-256 is kept."""
+
+    __tablename__ = "api_tokens"
+    id = Column(Integer, primary_key=True)
+    token_hash = Column(String(64), nullable=False, unique=True)
+    staff_id = _fk_staff()
+    created_at = Column(UTCDateTime, nullable=False)
+    last_used_at = Column(UTCDateTime)
+    revoked_at = Column(UTCDateTime)
+
+
+class LoginAttemptRow(Base):
+    """One login (failed ones are counted for throttling; see ``bot.console.throttle``)."""
+
+    __tablename__ = "login_attempts"
+    __table_args__ = (
+        Index("ix_login_attempts_email_at", "email", "at"),
+        Index("ix_login_attempts_ip_at", "ip", "at"),
+    )
+    id = Column(Integer, primary_key=True)
+    email = Column(String(254), nullable=False)
+    ip = Column(String(64), nullable=False)
+    at = Column(UTCDateTime, nullable=False)
+    succeeded = Column(Boolean, nullable=False)
+
+
+# --- handoff: calls into Rasa the desk made -------------------------------------------------------
+
+
+class OutboxCallRow(Base):
+    """A staff reply, join or hand-back for Rasa, written before it is delivered (see ``bot.handoff.outbox``)."""
+
+    __tablename__ = "handoff_outbox"
+    __table_args__ = (
+        Index("ix_handoff_outbox_delivered_at_id", "delivered_at", "id"),
+        Index("ix_handoff_outbox_sender_id_id", "sender_id", "id"),
+    )
+    id = Column(Integer, primary_key=True)
+    sender_id = Column(String(256), nullable=False)
+    kind = Column(String(16), nullable=False)
+    payload = Column(JSON, nullable=False)
+    created_at = Column(UTCDateTime, nullable=False)
+    delivered_at = Column(UTCDateTime)
+    attempts = Column(Integer, nullable=False)
+    last_error = Column(Text)
+
+
 persons = PersonRow.__table__
 identities = IdentityRow.__table__
 fact_provenance = FactProvenanceRow.__table__
@@ -270,6 +351,11 @@ staff_notes = StaffNoteRow.__table__
 link_codes = LinkCodeRow.__table__
 link_code_failures = LinkCodeFailureRow.__table__
 merge_log = MergeLogRow.__table__
+staff_accounts = StaffRow.__table__
+console_sessions = ConsoleSessionRow.__table__
+api_tokens = ApiTokenRow.__table__
+login_attempts = LoginAttemptRow.__table__
+handoff_outbox = OutboxCallRow.__table__
 
 
 #: The turn recorder's cursor into Rasa's ``events`` table, its lease and what it had to skip

@@ -1,9 +1,14 @@
-"""Serving the web chat on the console app: ``/chat``, ``/chat/embed.js``, ``/chat/static/*``.
+"""The public web chat: ``/chat``, ``/chat/embed.js``, ``/chat/static/*``, and the headers of all of them.
 
 No inline scripts: the socket URL reaches the page in a ``<meta>`` tag, so the page runs under a
 strict Content-Security-Policy whose only exception is ``connect-src`` to the Rasa server.  The socket
 URL comes from the settings (``RAPPORT_WEBCHAT_SOCKET_URL``, else Rasa's own URL), read once at
 start-up, never from the request: a forged ``Host`` header cannot point the page or its CSP elsewhere.
+
+Everything under :data:`PREFIX` stays embeddable in a shop's pages (no ``frame-ancestors`` limit), so
+the application serving the chat leaves these answers' headers to :func:`chat_headers`.  The routes
+are added to that application rather than mounted with ``add_subapp``: aiohttp 3.9's sub-application
+resolver reads ``request.url``, which the locked yarl refuses to build for a ``Host`` with a port.
 """
 
 from __future__ import annotations
@@ -16,22 +21,26 @@ from urllib.parse import urlsplit
 
 from aiohttp import web
 
-from bot import settings as settings_module
 from bot.settings import Settings
 
+PREFIX = "/chat"
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 _PAGE_TEMPLATE = "chat.html"
 _SECURE = {"https": "wss", "wss": "wss"}
+_ASSET_POLICY = "default-src 'self'; script-src 'self'; style-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'"
 
 
 @dataclass(frozen=True)
 class WebchatConfig:
+    """What the chat serves, decided once from the settings."""
+
     socket_url: str
-    connect_src: tuple[str, ...]  # extra origins the page may connect to (RAPPORT_CHAT_CONNECT_SRC)
+    page_csp: str  # the chat page's policy
+    asset_csp: str  # everything else under PREFIX: the embed script, static files, errors
     page_template: str
 
 
-WEBCHAT = web.AppKey("webchat", WebchatConfig)
+WEBCHAT_KEY = web.AppKey("webchat", WebchatConfig)
 
 
 def socket_url(settings: Settings) -> str:
@@ -61,12 +70,32 @@ def chat_csp(rasa_origin: str, extra: Iterable[str] = ()) -> str:
     ])
 
 
+def asset_csp(settings: Settings) -> str:
+    """The policy of the chat's other answers: may connect to Rasa, the socket URL and configured origins."""
+    sources = [*socket_origins(settings.rasa_url), *socket_origins(socket_url(settings)), *settings.console.chat_connect_src]
+    return f"{_ASSET_POLICY}; img-src 'self' data: https:; connect-src 'self' {' '.join(dict.fromkeys(sources))}"
+
+
+def webchat_config(settings: Settings) -> WebchatConfig:
+    socket = socket_url(settings)
+    return WebchatConfig(
+        socket_url=socket,
+        page_csp=chat_csp(socket, settings.console.chat_connect_src),
+        asset_csp=asset_csp(settings),
+        page_template=(STATIC_DIR / _PAGE_TEMPLATE).read_text(encoding="utf-8"),
+    )
+
+
+def is_chat_path(path: str) -> bool:
+    return path == PREFIX or path.startswith(f"{PREFIX}/")
+
+
 async def chat_page(request: web.Request) -> web.Response:
-    config = request.app[WEBCHAT]
+    config = request.app[WEBCHAT_KEY]
     page = config.page_template.replace("{{SOCKET_URL}}", html.escape(config.socket_url, quote=True))
     return web.Response(
         text=page, content_type="text/html",
-        headers={"Content-Security-Policy": chat_csp(config.socket_url, config.connect_src), "Cache-Control": "no-store",
+        headers={"Content-Security-Policy": config.page_csp, "Cache-Control": "no-store",
                  "X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer"},
     )  # fmt: skip
 
@@ -78,16 +107,20 @@ async def embed_script(request: web.Request) -> web.FileResponse:
     })
 
 
-def add_webchat_routes(app: web.Application) -> None:
-    """Mount the web chat on the console application (settings and page read once, here)."""
-    from bot.console.keys import SETTINGS  # the console's own settings when it has them
+async def chat_headers(request: web.Request, response: web.StreamResponse) -> None:
+    """on_response_prepare: every answer under PREFIX gets the chat's policy (the page keeps its own)."""
+    if not is_chat_path(request.path):
+        return
+    headers = response.headers
+    headers.setdefault("X-Content-Type-Options", "nosniff")
+    headers.setdefault("Referrer-Policy", "same-origin")
+    headers.setdefault("Content-Security-Policy", request.app[WEBCHAT_KEY].asset_csp)
 
-    settings = app.get(SETTINGS) or settings_module.load()
-    app[WEBCHAT] = WebchatConfig(
-        socket_url=socket_url(settings),
-        connect_src=settings.console.chat_connect_src,
-        page_template=(STATIC_DIR / _PAGE_TEMPLATE).read_text(encoding="utf-8"),
-    )
-    app.router.add_get("/chat", chat_page)
-    app.router.add_get("/chat/embed.js", embed_script)
-    app.router.add_static("/chat/static", STATIC_DIR, show_index=False, follow_symlinks=False)
+
+def add_webchat_routes(app: web.Application, config: WebchatConfig) -> None:
+    """Serve the web chat from ``app`` under PREFIX, with its own headers."""
+    app[WEBCHAT_KEY] = config
+    app.on_response_prepare.append(chat_headers)
+    app.router.add_get(PREFIX, chat_page)
+    app.router.add_get(f"{PREFIX}/embed.js", embed_script)
+    app.router.add_static(f"{PREFIX}/static", STATIC_DIR, show_index=False, follow_symlinks=False)

@@ -10,8 +10,8 @@ from rasa.shared.core.events import Event
 from rasa.shared.utils.common import all_subclasses
 from rasa.shared.utils.schemas.events import EVENTS_SCHEMA
 
+from bot.handoff.events import bot_event, handoff_ended_event, resume_event
 from bot.rasa import install_patches, speed
-from bot.handoff.rasa_api import bot_event, handoff_ended_event, resume_event
 
 GOOD = [
     {"events": [], "responses": []},

@@ -10,8 +10,8 @@ from aiohttp import web
 
 from bot.console.keys import STAFF, STORE
 from bot.console.security import PUBLIC_PATHS, is_public
-from bot.console.sessions import sessions_table
-from bot.staff import utcnow
+from bot.store.models import console_sessions
+from bot.store.validation import utcnow
 from tests.console.conftest import add_staff, count_rows, login, open_ticket
 from tests.console.routes import console_routes
 
@@ -152,7 +152,7 @@ async def test_an_expired_session_cookie_is_refused_everywhere(client, fake_rasa
     await add_staff(client, "ann@example.com")
     csrf = await login(client, "ann@example.com")
     ticket = await open_ticket(client)
-    expire = sa.update(sessions_table).values(expires_at=utcnow() - timedelta(seconds=1))
+    expire = sa.update(console_sessions).values(expires_at=utcnow() - timedelta(seconds=1))
     await client.app[STORE].database.run(lambda connection: connection.execute(expire))
     assert (await client.get("/api/me")).status == 401
     assert (await client.get("/desk", allow_redirects=False)).headers["Location"] == "/login"

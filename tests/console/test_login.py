@@ -10,8 +10,9 @@ import aiohttp
 import sqlalchemy as sa
 
 from bot.console.keys import STAFF, STORE, THROTTLE
-from bot.console.throttle import PER_ACCOUNT, PER_ACCOUNT_AND_ADDRESS, PER_ADDRESS, WINDOW, login_attempts_table
-from bot.staff import utcnow
+from bot.console.throttle import PER_ACCOUNT, PER_ACCOUNT_AND_ADDRESS, PER_ADDRESS, WINDOW
+from bot.store.models import login_attempts
+from bot.store.validation import utcnow
 from tests.console.conftest import PASSWORD, add_staff, form_csrf, login
 
 
@@ -43,10 +44,10 @@ async def test_login_sets_an_httponly_lax_session_cookie_and_passwords_are_argon
     assert response.status == 303
     cookie = response.cookies["rapport_session"]
     assert cookie["httponly"] and cookie["samesite"] == "Lax" and cookie["path"] == "/"
-    from bot.staff import staff_table
+    from bot.store.models import staff_accounts
 
     async with client.app[STORE].database.read() as session:
-        stored = (await session.execute(staff_table.select())).one().password_hash
+        stored = (await session.execute(staff_accounts.select())).one().password_hash
     assert stored.startswith("$argon2id$") and PASSWORD not in stored
 
 
@@ -127,7 +128,7 @@ async def test_failures_older_than_fifteen_minutes_no_longer_count(client):
     locked = await _attempt(client, "ann@example.com", PASSWORD)
     assert locked.status == 429
     assert 0 < int(locked.headers["Retry-After"]) <= WINDOW.total_seconds() + 1
-    earlier = sa.update(login_attempts_table).values(at=utcnow() - WINDOW - timedelta(seconds=1))
+    earlier = sa.update(login_attempts).values(at=utcnow() - WINDOW - timedelta(seconds=1))
     await client.app[STORE].database.run(lambda connection: connection.execute(earlier))
     assert (await _attempt(client, "ann@example.com", PASSWORD)).status == 303
 

@@ -17,9 +17,12 @@ from bot.store.migrate import head_revision, upgrade
 from bot.store.models import metadata
 
 
+# Tables the migrations create whose definitions have not moved into bot/store/models.py yet.
+NOT_YET_IN_MODELS = frozenset({"turn_recorder"})
+
+
 def _store_objects(obj, name, type_, reflected, compare_to) -> bool:  # type: ignore[no-untyped-def]
-    """Other modules (e.g. staff accounts) add their own tables through this migration directory."""
-    return not (type_ == "table" and reflected and name not in metadata.tables)
+    return not (type_ == "table" and reflected and name in NOT_YET_IN_MODELS)
 
 
 def _diff(connection) -> list:  # type: ignore[no-untyped-def]

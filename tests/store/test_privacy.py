@@ -196,7 +196,7 @@ async def test_delivered_staff_replies_are_deleted_after_the_retention_time(stor
     from datetime import timedelta
 
     from bot.handoff import outbox as outbox_module
-    from bot.staff import utcnow
+    from bot.store.validation import utcnow
 
     outbox = outbox_module.Outbox(store.database, rasa=None)  # type: ignore[arg-type]
     tag = f"retention-{id(store)}"

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from aiohttp import web
 
-from bot.webchat import add_webchat_routes, chat_csp
+from bot import settings as settings_module
+from bot.settings import Settings
+from bot.webchat import add_webchat_routes, chat_csp, webchat_config
 
 
-def _app() -> web.Application:
+def _app(settings: Settings | None = None) -> web.Application:
     app = web.Application()
-    add_webchat_routes(app)
+    add_webchat_routes(app, webchat_config(settings or settings_module.load()))
     return app
 
 
@@ -32,6 +36,28 @@ def test_a_socket_url_that_is_not_an_origin_is_refused_before_anything_starts(mo
     monkeypatch.setenv("RAPPORT_WEBCHAT_SOCKET_URL", 'https://chat.example.com/"><script>x</script>')
     with pytest.raises(settings_module.SettingsError, match="RAPPORT_WEBCHAT_SOCKET_URL must be an origin"):
         settings_module.load_channels()
+
+
+async def test_a_socket_url_with_markup_is_escaped_into_the_page(aiohttp_client) -> None:
+    # The settings refuse such a URL (RAPPORT_WEBCHAT_SOCKET_URL must be an origin); the page escapes it anyway.
+    settings = settings_module.load()
+    hostile = dataclasses.replace(
+        settings, channels=dataclasses.replace(settings.channels, webchat_socket_url='https://chat.example.com/"><script>x</script>')
+    )
+    client = await aiohttp_client(_app(hostile))
+    page = await (await client.get("/chat")).text()
+    assert "<script>x</script>" not in page and "&quot;&gt;&lt;script&gt;" in page
+
+
+async def test_the_embed_script_and_static_files_may_be_framed_and_connect_to_rasa(aiohttp_client, monkeypatch) -> None:
+    monkeypatch.setenv("RAPPORT_RASA_PORT", "5999")
+    client = await aiohttp_client(_app())
+    for path in ("/chat/embed.js", "/chat/static/chat.js", "/chat/static/missing.js"):
+        answer = await client.get(path)
+        csp = answer.headers["Content-Security-Policy"]
+        assert "connect-src 'self' http://127.0.0.1:5999 ws://127.0.0.1:5999" in csp, path
+        assert "frame-ancestors" not in csp and "X-Frame-Options" not in answer.headers, path
+        assert answer.headers["X-Content-Type-Options"] == "nosniff", path
 
 
 def test_csp_allows_secure_websockets_for_an_https_rasa() -> None:

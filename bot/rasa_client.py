@@ -1,9 +1,14 @@
-"""The few calls the desk makes to Rasa's HTTP API (``--enable-api --auth-token``)."""
+"""A client of Rasa's HTTP API (``--enable-api --auth-token``), for the console's desk and the action server.
+
+Only the few calls they make: add events to a conversation (with or without side effects), run an
+action in it, read its tracker.
+"""
 
 from __future__ import annotations
 
 import asyncio
 from typing import Any
+from urllib.parse import quote
 
 import aiohttp
 
@@ -19,20 +24,6 @@ class RasaError(Exception):
 
 class RasaUnavailable(RasaError):
     """Rasa could not be reached (down, restarting, timing out); the call may be retried."""
-
-
-def bot_event(text: str, *, name: str, avatar: str | None) -> dict[str, Any]:
-    """A bot message signed by a staff member, as Rasa's tracker event JSON."""
-    return {"event": "bot", "text": text, "data": {"custom": {"rapport_staff": {"name": name, "avatar": avatar}}}}
-
-
-def resume_event() -> dict[str, Any]:
-    return {"event": "resume"}
-
-
-def handoff_ended_event() -> dict[str, Any]:
-    """Clears the slot the handoff action set, so the bot's own state agrees."""
-    return {"event": "slot", "name": "handoff_active", "value": False}
 
 
 class RasaClient:
@@ -55,8 +46,6 @@ class RasaClient:
             self._session = None
 
     def _url(self, sender_id: str, tail: str) -> str:
-        from urllib.parse import quote
-
         return f"{self._base}/conversations/{quote(sender_id, safe='')}/{tail}"
 
     async def _call(self, method: str, url: str, *, params: dict[str, str], body: Any = None) -> Any:
