@@ -39,9 +39,9 @@ async def test_first_claim_tells_the_customer_who_joined_and_the_reply_is_signed
         "output_channel": "latest", "execute_side_effects": "true", "include_events": "NONE", "token": "fake-rasa-token"
     }
     assert posts[1]["body"] == [
-        {"event": "bot", "text": "Ann: Let me check that order.",
-         "data": {"custom": {"rapport_staff": {"name": "Ann", "avatar": None}}}}
-    ]  # fmt: skip
+        {"event": "bot", "timestamp": None, "text": "Ann: Let me check that order.",
+         "data": {"custom": {"rapport_staff": {"name": "Ann", "avatar": None}}}, "metadata": None}
+    ]  # fmt: skip  (rasa_sdk's BotUttered; Rasa stamps the time itself)
 
 
 async def test_two_agents_claiming_one_ticket_at_once_exactly_one_wins(client, fake_rasa):
@@ -81,7 +81,8 @@ async def test_close_resumes_the_bot_which_hands_back_and_asks_for_a_rating(clie
     assert closed.status == 200 and (await closed.json())["status"] == "closed"
     tail = [(c["path"].rsplit("/", 1)[-1], c["body"]) for c in fake_rasa.calls if c["method"] == "POST"][1:]
     assert tail == [
-        ("events", [{"event": "resume"}, {"event": "slot", "name": "handoff_active", "value": False}]),
+        ("events", [{"event": "resume", "timestamp": None},
+                    {"event": "slot", "timestamp": None, "name": "handoff_active", "value": False}]),
         ("execute", {"name": "utter_handoff_back"}),
         ("execute", {"name": "utter_ask_rating"}),
         ("execute", {"name": "action_listen"}),

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from bot.handoff.outbox import MAX_ATTEMPTS_ON_ERROR, Outbox
-from bot.handoff.rasa_api import RasaClient
+from bot.rasa_client import RasaClient
 from bot.identity import pseudonym
 from bot.store import RelationshipStore
 from tests.console.conftest import FakeRasa, fake_rasa  # noqa: F401 - the fixture
