@@ -10,15 +10,11 @@ from aiohttp import web
 
 from bot.console import serialize
 from bot.console.bodies import read_json
-from bot.console.keys import DESK
+from bot.console.keys import DESK_KEY
 from bot.console.openapi import document
 from bot.console.render import json_response
-from bot.console.security import ANY_STAFF, DESK as DESK_ROLES, STAFF_KEY, roles
-from bot.staff import StaffMember
-
-
-def _staff(request: web.Request) -> StaffMember:
-    return request[STAFF_KEY]
+from bot.console.security import current_staff, roles
+from bot.staff import DESK_ROLES, ROLES
 
 
 def _ticket_id(request: web.Request) -> str:
@@ -29,76 +25,76 @@ async def openapi(request: web.Request) -> web.Response:
     return json_response(document())
 
 
-@roles(*ANY_STAFF)
+@roles(*ROLES)
 async def me(request: web.Request) -> web.Response:
-    return json_response(serialize.staff(_staff(request)))
+    return json_response(serialize.staff(current_staff(request)))
 
 
 @roles(*DESK_ROLES)
 async def queue(request: web.Request) -> web.Response:
-    entries = await request.app[DESK].queue()
+    entries = await request.app[DESK_KEY].queue()
     return json_response({"tickets": [serialize.queue_entry(e) for e in entries]})
 
 
 @roles(*DESK_ROLES)
 async def get_ticket(request: web.Request) -> web.Response:
-    return json_response(serialize.ticket(await request.app[DESK].ticket(_ticket_id(request))))
+    return json_response(serialize.ticket(await request.app[DESK_KEY].ticket(_ticket_id(request))))
 
 
 @roles(*DESK_ROLES)
 async def claim(request: web.Request) -> web.Response:
-    ticket = await request.app[DESK].claim(_ticket_id(request), _staff(request))
+    ticket = await request.app[DESK_KEY].claim(_ticket_id(request), current_staff(request))
     return json_response(serialize.ticket(ticket))
 
 
 @roles(*DESK_ROLES)
 async def reply(request: web.Request) -> web.Response:
     body = await read_json(request)
-    delivered = await request.app[DESK].reply(_ticket_id(request), _staff(request), body.get("text"))
+    delivered = await request.app[DESK_KEY].reply(_ticket_id(request), current_staff(request), body.get("text"))
     return json_response({"delivered": delivered, "queued": not delivered}, status=200 if delivered else 202)
 
 
 @roles(*DESK_ROLES)
 async def transfer(request: web.Request) -> web.Response:
     body = await read_json(request)
-    ticket = await request.app[DESK].transfer(
-        _ticket_id(request), _staff(request), to_staff_id=body.get("staff_id"), team=body.get("team")
+    ticket = await request.app[DESK_KEY].transfer(
+        _ticket_id(request), current_staff(request), to_staff_id=body.get("staff_id"), team=body.get("team")
     )
     return json_response(serialize.ticket(ticket))
 
 
 @roles(*DESK_ROLES)
 async def close(request: web.Request) -> web.Response:
-    return json_response(serialize.ticket(await request.app[DESK].close(_ticket_id(request), _staff(request))))
+    return json_response(serialize.ticket(await request.app[DESK_KEY].close(_ticket_id(request), current_staff(request))))
 
 
 @roles(*DESK_ROLES)
 async def transcript(request: web.Request) -> web.Response:
-    lines = await request.app[DESK].transcript(_ticket_id(request))
+    lines = await request.app[DESK_KEY].transcript(_ticket_id(request))
     return json_response({"messages": [serialize.line(item) for item in lines]})
 
 
 @roles(*DESK_ROLES)
 async def profile(request: web.Request) -> web.Response:
-    return json_response(serialize.profile(await request.app[DESK].profile(_ticket_id(request))))
+    return json_response(serialize.profile(await request.app[DESK_KEY].profile(_ticket_id(request))))
 
 
 @roles(*DESK_ROLES)
 async def list_notes(request: web.Request) -> web.Response:
-    notes = await request.app[DESK].notes(_ticket_id(request))
+    notes = await request.app[DESK_KEY].notes(_ticket_id(request))
     return json_response({"notes": [serialize.note(n) for n in notes]})
 
 
 @roles(*DESK_ROLES)
 async def add_note(request: web.Request) -> web.Response:
     body = await read_json(request)
-    note = await request.app[DESK].add_note(_ticket_id(request), _staff(request), body.get("text"))
+    note = await request.app[DESK_KEY].add_note(_ticket_id(request), current_staff(request), body.get("text"))
     return json_response(serialize.note(note), status=201)
 
 
 @roles(*DESK_ROLES)
 async def canned_replies(request: web.Request) -> web.Response:
-    return json_response({"canned_replies": [serialize.canned(c) for c in request.app[DESK].canned]})
+    return json_response({"canned_replies": [serialize.canned(c) for c in request.app[DESK_KEY].canned]})
 
 
 def add_api_routes(app: web.Application) -> None:

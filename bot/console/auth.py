@@ -8,11 +8,11 @@ from aiohttp import web
 
 from bot.boundary import BadInput, check_identifier, check_unicode
 from bot.console.bodies import read_form
-from bot.console.keys import SESSIONS, SETTINGS, STAFF, THROTTLE
+from bot.console.keys import SESSIONS_KEY, SETTINGS_KEY, STAFF_DIRECTORY_KEY, THROTTLE_KEY
 from bot.console.render import page
-from bot.console.security import ANY_STAFF, CSRF_FIELD, SESSION_COOKIE, SESSION_KEY, roles
+from bot.console.security import CSRF_FIELD, REQUEST_SESSION, SESSION_COOKIE, roles
 from bot.console.sessions import csrf_matches
-from bot.staff import MAX_EMAIL, StaffInputError, check_email
+from bot.staff import MAX_EMAIL, ROLES, StaffInputError, check_email
 
 LOGIN_CSRF_COOKIE = "rapport_login_csrf"
 
@@ -31,7 +31,7 @@ def _login_page(request: web.Request, *, status: int = 200, error: str = "", ema
     response = page(request, "login.html", status=status, login_csrf=token, error=error, email=email)
     response.headers.update(headers or {})
     response.set_cookie(
-        LOGIN_CSRF_COOKIE, token, httponly=True, samesite="Strict", secure=request.app[SETTINGS].console.cookie_secure,
+        LOGIN_CSRF_COOKIE, token, httponly=True, samesite="Strict", secure=request.app[SETTINGS_KEY].console.cookie_secure,
         path="/login", max_age=3600,
     )  # fmt: skip
     return response
@@ -52,19 +52,19 @@ async def login(request: web.Request) -> web.StreamResponse:
         # Nothing is looked up or counted for what cannot be an account's email.
         return _login_page(request, status=400, error="Enter your email address (name@example.com) and your password.")
     ip = _client_ip(request)
-    throttle = request.app[THROTTLE]
+    throttle = request.app[THROTTLE_KEY]
     refusal = await throttle.check(email, ip)
     if refusal is not None:
         return _login_page(request, status=429, error=refusal.message, email=email,
                            headers={"Retry-After": str(int(refusal.retry_after.total_seconds()) + 1)})
-    staff = await request.app[STAFF].check_login(email, password)
+    staff = await request.app[STAFF_DIRECTORY_KEY].check_login(email, password)
     if staff is None:
         await throttle.failed(email, ip)
         return _login_page(request, status=401, error="Wrong email or password, or the account is disabled.", email=email)
     await throttle.succeeded(email, ip)
-    session = await request.app[SESSIONS].start(staff)
+    session = await request.app[SESSIONS_KEY].start(staff)
     response = web.HTTPSeeOther("/")
-    settings = request.app[SETTINGS]
+    settings = request.app[SETTINGS_KEY]
     response.set_cookie(
         SESSION_COOKIE, session.token, httponly=True, samesite="Lax", secure=settings.console.cookie_secure, path="/",
         max_age=settings.console.session_hours * 3600,
@@ -73,11 +73,11 @@ async def login(request: web.Request) -> web.StreamResponse:
     raise response
 
 
-@roles(*ANY_STAFF)
+@roles(*ROLES)
 async def logout(request: web.Request) -> web.StreamResponse:
-    session = request.get(SESSION_KEY)
+    session = request.get(REQUEST_SESSION)
     if session is not None:
-        await request.app[SESSIONS].end(session.token)
+        await request.app[SESSIONS_KEY].end(session.token)
     response = web.HTTPSeeOther("/login")
     response.del_cookie(SESSION_COOKIE, path="/")
     raise response

@@ -7,9 +7,10 @@ import contextlib
 
 from aiohttp import WSMsgType, web
 
-from bot.console.keys import FEED
+from bot.console.keys import FEED_KEY
 from bot.console.render import dumps
-from bot.console.security import DESK, roles
+from bot.console.security import roles
+from bot.staff import DESK_ROLES
 
 
 def _same_origin(request: web.Request) -> bool:
@@ -18,13 +19,13 @@ def _same_origin(request: web.Request) -> bool:
     return origin is None or origin == f"{request.scheme}://{request.host}"
 
 
-@roles(*DESK)
+@roles(*DESK_ROLES)
 async def websocket(request: web.Request) -> web.WebSocketResponse:
     if not _same_origin(request):
         raise web.HTTPForbidden(text="cross-origin websocket refused")
     ws = web.WebSocketResponse(heartbeat=30, max_msg_size=4096)
     await ws.prepare(request)
-    feed = request.app[FEED]
+    feed = request.app[FEED_KEY]
     queue = feed.subscribe()
 
     async def forward() -> None:

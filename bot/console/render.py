@@ -15,8 +15,8 @@ from typing import Any
 import jinja2
 from aiohttp import web
 
-from bot.console.keys import TEMPLATES
-from bot.console.security import SESSION_KEY, STAFF_KEY
+from bot.console.keys import TEMPLATES_KEY
+from bot.console.security import REQUEST_SESSION, REQUEST_STAFF
 
 TEMPLATE_DIR = Path(__file__).resolve().parent / "templates"
 REPLACEMENT = "\ufffd"
@@ -39,9 +39,9 @@ def renderable(text: str) -> str:
 
 
 def page(request: web.Request, template: str, *, status: int = 200, **context: Any) -> web.Response:
-    session = request.get(SESSION_KEY)
-    html = request.app[TEMPLATES].get_template(template).render(
-        staff=request.get(STAFF_KEY), csrf_token=session.csrf_token if session else "", **context
+    session = request.get(REQUEST_SESSION)
+    html = request.app[TEMPLATES_KEY].get_template(template).render(
+        staff=request.get(REQUEST_STAFF), csrf_token=session.csrf_token if session else "", **context
     )
     return web.Response(text=renderable(html), status=status, content_type="text/html")
 

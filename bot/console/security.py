@@ -11,9 +11,9 @@ from typing import Any, Awaitable, Callable, TypeVar
 from aiohttp import web
 
 from bot.console.bodies import is_form, read_form
-from bot.console.keys import SESSIONS, STAFF
+from bot.console.keys import SESSIONS_KEY, STAFF_DIRECTORY_KEY
 from bot.console.sessions import csrf_matches
-from bot.staff import ROLES
+from bot.staff import ADMIN_ROLES, ROLES, StaffMember
 from bot.webchat import PREFIX as CHAT_PREFIX
 from bot.webchat import is_chat_path
 
@@ -23,12 +23,9 @@ SESSION_COOKIE = "rapport_session"
 CSRF_HEADER = "X-CSRF-Token"
 CSRF_FIELD = "csrf_token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-DESK = ("agent", "admin")
-ADMIN = ("admin",)
-ANY_STAFF = ROLES
 _ROLES_ATTR = "rapport_roles"
-STAFF_KEY = "rapport.staff"
-SESSION_KEY = "rapport.session"
+REQUEST_STAFF = "rapport.staff"
+REQUEST_SESSION = "rapport.session"
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 H = TypeVar("H", bound=Handler)
@@ -50,6 +47,11 @@ def roles(*allowed: str) -> Callable[[H], H]:
         return handler
 
     return mark
+
+
+def current_staff(request: web.Request) -> StaffMember:
+    """The staff member a request was let in for (set by :func:`auth_middleware`)."""
+    return request[REQUEST_STAFF]
 
 
 def is_public(path: str) -> bool:
@@ -83,11 +85,11 @@ async def _authenticate(request: web.Request) -> tuple[Any, Any]:
         scheme, _, token = authorization.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             return None, None
-        return await request.app[STAFF].by_token(token.strip()), None
+        return await request.app[STAFF_DIRECTORY_KEY].by_token(token.strip()), None
     cookie = request.cookies.get(SESSION_COOKIE, "")
     if not cookie:
         return None, None
-    session = await request.app[SESSIONS].find(cookie)
+    session = await request.app[SESSIONS_KEY].find(cookie)
     return (session.staff, session) if session is not None else (None, None)
 
 
@@ -110,11 +112,11 @@ async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamR
         if wants_json(request) or request.method not in SAFE_METHODS or "Authorization" in request.headers:
             raise web.HTTPUnauthorized(text="log in or send Authorization: Bearer <token>")
         raise web.HTTPSeeOther("/login")
-    request[STAFF_KEY], request[SESSION_KEY] = staff, session
+    request[REQUEST_STAFF], request[REQUEST_SESSION] = staff, session
     if session is not None and request.method not in SAFE_METHODS:
         await _check_csrf(request, session.csrf_token)
     if request.match_info.http_exception is None:
-        allowed = getattr(request.match_info.handler, _ROLES_ATTR, frozenset(ADMIN))
+        allowed = getattr(request.match_info.handler, _ROLES_ATTR, ADMIN_ROLES)
         if staff.role not in allowed:
             raise web.HTTPForbidden(text=f"the {staff.role} role cannot use this")
     return await handler(request)

@@ -18,6 +18,7 @@ from bot.handoff.events import bot_event, handoff_ended_event, resume_event
 from bot.handoff.outbox import Outbox
 from bot.rasa_client import RasaClient
 from bot.store import Note, RelationshipStore, Ticket, TicketConflict
+from bot.store.validation import utcnow
 
 MAX_REPLY = 4000
 MAX_NOTE = 8000
@@ -176,10 +177,6 @@ def profile_from_export(document: dict[str, Any]) -> Profile:
     )
 
 
-def _aware(value: datetime) -> datetime:
-    return value if value.tzinfo is not None else value.replace(tzinfo=timezone.utc)
-
-
 class Desk:
     """One implementation of every desk operation; callers pass the acting staff member."""
 
@@ -210,9 +207,9 @@ class Desk:
         """Waiting and claimed tickets, oldest first, with how long each customer has waited."""
         tickets = await self._store.list_tickets(status="waiting") + await self._store.list_tickets(status="claimed")
         names = {member.id: member.name for member in await self._staff.list()}
-        now = datetime.now(timezone.utc)
+        now = utcnow()
         entries = [
-            QueueEntry(t, max(0.0, (now - _aware(t.created_at)).total_seconds()), names.get(t.assigned_staff_id or 0))
+            QueueEntry(t, max(0.0, (now - t.created_at).total_seconds()), names.get(t.assigned_staff_id or 0))
             for t in tickets
         ]
         return sorted(entries, key=lambda e: (e.ticket.status != "waiting", e.ticket.created_at, e.ticket.id))

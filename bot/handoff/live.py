@@ -3,7 +3,7 @@
 Messages are read by tailing the Rasa tracker store's ``events`` table (``id > last_id``, an
 index-friendly primary-key range) every ~50 ms, at once when the desk has just written into a
 conversation; only conversations with an open ticket are passed on.  One pooled connection does the
-reading (about 0.4 ms of CPU per empty poll on SQLite; a new connection each time cost 1.5 ms).
+reading: that is what makes polling this often cheap (docs/performance-history.md).
 """
 
 from __future__ import annotations

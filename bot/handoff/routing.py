@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Iterable
 
-TEAMS = ("orders", "booksellers", "general")
 _BY_INTENT = {
     "order_status": "orders", "delivery": "orders", "returns": "orders", "payment": "orders",
     "gift_cards": "orders", "stock": "booksellers", "ask_recommendation": "booksellers",

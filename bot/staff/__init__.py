@@ -7,6 +7,7 @@ passwords and tokens, ``directory`` the accounts in the database (tables in ``bo
 from __future__ import annotations
 
 from bot.staff.accounts import (
+    ADMIN_ROLES,
     DESK_ROLES,
     MAX_EMAIL,
     MAX_NAME,
@@ -25,6 +26,7 @@ from bot.staff.credentials import MAX_TOKEN, token_digest
 from bot.staff.directory import StaffDirectory
 
 __all__ = [
+    "ADMIN_ROLES",
     "DESK_ROLES",
     "MAX_EMAIL",
     "MAX_NAME",

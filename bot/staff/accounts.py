@@ -9,6 +9,7 @@ from typing import Any
 
 ROLES = ("agent", "marketer", "admin")
 DESK_ROLES = frozenset({"agent", "admin"})
+ADMIN_ROLES = frozenset({"admin"})
 MIN_PASSWORD = 10
 MAX_PASSWORD = 1024
 MAX_EMAIL = 254

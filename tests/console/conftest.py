@@ -18,7 +18,7 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from bot import settings as settings_module
 from bot.console.app import create_app
-from bot.console.keys import STAFF, STORE
+from bot.console.keys import STAFF_DIRECTORY_KEY, STORE_KEY
 from bot.settings import Settings
 from bot.staff import StaffMember
 from bot.store import Ticket
@@ -123,7 +123,7 @@ async def client(aiohttp_client: Any, console_app: web.Application) -> TestClien
 
 
 async def add_staff(client: TestClient, email: str, role: str = "agent", name: str | None = None) -> StaffMember:
-    return await client.app[STAFF].add(email=email, name=name or email.split("@")[0].title() + " Smith", role=role, password=PASSWORD)
+    return await client.app[STAFF_DIRECTORY_KEY].add(email=email, name=name or email.split("@")[0].title() + " Smith", role=role, password=PASSWORD)
 
 
 def form_csrf(html: str) -> str:
@@ -144,7 +144,7 @@ async def login(client: TestClient, email: str, password: str = PASSWORD) -> str
 
 
 async def open_ticket(client: TestClient, sender_id: str = "cust-1", summary: str = "wants a person") -> Ticket:
-    store = client.app[STORE]
+    store = client.app[STORE_KEY]
     person = await store.resolve_person("rest", sender_id)
     return await store.create_ticket(person_id=person.id, channel="rest", sender_id=sender_id, team="support", summary=summary)
 
@@ -152,4 +152,4 @@ async def open_ticket(client: TestClient, sender_id: str = "cust-1", summary: st
 async def count_rows(client: TestClient, table: str) -> int:
     """Rows in one of the store's tables (what a refused request must not have added to)."""
     statement = sa.text(f"SELECT count(*) FROM {table}")  # table names come from the tests only
-    return int(await client.app[STORE].database.run(lambda c: c.execute(statement).scalar_one(), write=False))
+    return int(await client.app[STORE_KEY].database.run(lambda c: c.execute(statement).scalar_one(), write=False))

@@ -8,7 +8,7 @@ import pytest
 import sqlalchemy as sa
 from aiohttp import web
 
-from bot.console.keys import STAFF, STORE
+from bot.console.keys import STAFF_DIRECTORY_KEY, STORE_KEY
 from bot.console.security import PUBLIC_PATHS, is_public
 from bot.store.models import console_sessions
 from bot.store.validation import utcnow
@@ -67,7 +67,7 @@ async def test_state_changing_requests_without_the_right_csrf_token_are_refused(
     headers = {} if token is None else {"X-CSRF-Token": token}
     api = await client.post(f"/api/tickets/{ticket.id}/claim", headers=headers)
     assert api.status == 403
-    assert (await client.app[STORE].get_ticket(ticket.id)).status == "waiting"
+    assert (await client.app[STORE_KEY].get_ticket(ticket.id)).status == "waiting"
     assert fake_rasa.calls == []
 
 
@@ -145,7 +145,7 @@ def _session_cookie(client) -> str:
 async def _nothing_happened(client, fake_rasa, ticket) -> None:
     assert fake_rasa.calls == []
     assert await count_rows(client, "staff_notes") == 0 and await count_rows(client, "handoff_outbox") == 0
-    assert (await client.app[STORE].get_ticket(ticket.id)).status == "waiting"
+    assert (await client.app[STORE_KEY].get_ticket(ticket.id)).status == "waiting"
 
 
 async def test_an_expired_session_cookie_is_refused_everywhere(client, fake_rasa):
@@ -153,7 +153,7 @@ async def test_an_expired_session_cookie_is_refused_everywhere(client, fake_rasa
     csrf = await login(client, "ann@example.com")
     ticket = await open_ticket(client)
     expire = sa.update(console_sessions).values(expires_at=utcnow() - timedelta(seconds=1))
-    await client.app[STORE].database.run(lambda connection: connection.execute(expire))
+    await client.app[STORE_KEY].database.run(lambda connection: connection.execute(expire))
     assert (await client.get("/api/me")).status == 401
     assert (await client.get("/desk", allow_redirects=False)).headers["Location"] == "/login"
     claim = await client.post(f"/desk/tickets/{ticket.id}/claim", data={"csrf_token": csrf}, allow_redirects=False)
@@ -196,17 +196,17 @@ async def test_every_state_changing_route_refuses_a_missing_forged_or_foreign_cs
             as_json = await client.request(method, path, json=fields, headers=headers, allow_redirects=False)
             assert as_json.status == 403, (method, path, token, as_json.status)
     await _nothing_happened(client, fake_rasa, ticket)
-    assert [m.email for m in await client.app[STAFF].list() if m.enabled] == ["ada@example.com", "bob@example.com"]
+    assert [m.email for m in await client.app[STAFF_DIRECTORY_KEY].list() if m.enabled] == ["ada@example.com", "bob@example.com"]
     assert (await client.get("/api/me")).status == 200  # logout refused too: the session is still alive
 
 
 async def test_a_disabled_accounts_bearer_token_is_refused_on_every_route_and_stays_revoked(client, fake_rasa):
     await add_staff(client, "ann@example.com")
-    token = await client.app[STAFF].create_token("ann@example.com")
+    token = await client.app[STAFF_DIRECTORY_KEY].create_token("ann@example.com")
     ticket = await open_ticket(client)
     auth = {"Authorization": f"Bearer {token}"}
     assert (await client.get("/api/me", headers=auth)).status == 200
-    await client.app[STAFF].set_enabled("ann@example.com", False)
+    await client.app[STAFF_DIRECTORY_KEY].set_enabled("ann@example.com", False)
     checked = 0
     for method, path in _routes(client.app):
         if is_public(path):
@@ -216,7 +216,7 @@ async def test_a_disabled_accounts_bearer_token_is_refused_on_every_route_and_st
         assert response.status == 401, (method, path, response.status)
         checked += 1
     assert checked >= 15
-    await client.app[STAFF].set_enabled("ann@example.com", True)
+    await client.app[STAFF_DIRECTORY_KEY].set_enabled("ann@example.com", True)
     assert (await client.get("/api/me", headers=auth)).status == 401  # re-enabling does not revive old tokens
     await _nothing_happened(client, fake_rasa, ticket)
 

@@ -7,7 +7,7 @@ import time
 import pytest
 from yarl import URL
 
-from bot.console.keys import STAFF, STORE
+from bot.console.keys import STAFF_DIRECTORY_KEY, STORE_KEY
 from tests.console.conftest import add_staff, count_rows, login, open_ticket
 
 API_BODY_ROUTES = ["reply", "notes", "transfer"]
@@ -18,7 +18,7 @@ JSON = {"Content-Type": "application/json"}
 @pytest.fixture
 async def claimed(client, fake_rasa):
     await add_staff(client, "ann@example.com")
-    headers = {"Authorization": f"Bearer {await client.app[STAFF].create_token('ann@example.com')}"}
+    headers = {"Authorization": f"Bearer {await client.app[STAFF_DIRECTORY_KEY].create_token('ann@example.com')}"}
     ticket = await open_ticket(client)
     assert (await client.post(f"/api/tickets/{ticket.id}/claim", headers=headers)).status == 200
     return ticket, headers
@@ -165,7 +165,7 @@ async def test_api_refuses_invalid_unicode_deep_nesting_and_wrong_types_with_a_j
     assert len(fake_rasa.calls) == calls
     assert await count_rows(client, "staff_notes") == notes
     assert await count_rows(client, "handoff_outbox") == outbox
-    assert (await client.app[STORE].get_ticket(ticket.id)).team == ticket.team
+    assert (await client.app[STORE_KEY].get_ticket(ticket.id)).team == ticket.team
 
 
 @pytest.mark.parametrize("route", ["reply", "notes"])

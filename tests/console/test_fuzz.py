@@ -27,7 +27,7 @@ from yarl import URL
 
 from bot import settings as settings_module
 from bot.console.app import create_app
-from bot.console.keys import STAFF, STORE
+from bot.console.keys import STAFF_DIRECTORY_KEY, STORE_KEY
 from bot.console.security import is_public
 from tests.console.conftest import add_staff, form_csrf, login, open_ticket
 from tests.console.routes import Route, console_routes
@@ -143,8 +143,8 @@ class Fuzzer:
 
     async def fresh_ticket(self) -> int:
         ticket = await open_ticket(self.client, sender_id=f"fuzz-{next(self._senders)}")
-        admin = await self.client.app[STAFF].by_email("ada@example.com")
-        return (await self.client.app[STORE].claim_ticket(ticket.id, admin.id)).id
+        admin = await self.client.app[STAFF_DIRECTORY_KEY].by_email("ada@example.com")
+        return (await self.client.app[STORE_KEY].claim_ticket(ticket.id, admin.id)).id
 
     async def stored(self, ticket_id: int) -> tuple[Any, ...]:
         """What a refused request must leave as it was."""
@@ -156,7 +156,7 @@ class Fuzzer:
                     one("SELECT count(*) FROM console_sessions"),
                     one("SELECT status, team, assigned_staff_id, summary FROM tickets WHERE id = :id", id=ticket_id))  # fmt: skip
 
-        rows = await self.client.app[STORE].database.run(read, write=False)
+        rows = await self.client.app[STORE_KEY].database.run(read, write=False)
         return (*rows, len(self.fake_rasa.calls))
 
     async def send(self, route: Route, hostile: Hostile, ticket_id: int) -> int:
@@ -204,7 +204,7 @@ class Fuzzer:
 async def fuzzer(client, fake_rasa) -> Fuzzer:
     await add_staff(client, "ada@example.com", role="admin")
     await add_staff(client, "bob@example.com", role="agent")
-    token = await client.app[STAFF].create_token("ada@example.com")
+    token = await client.app[STAFF_DIRECTORY_KEY].create_token("ada@example.com")
     return Fuzzer(client, fake_rasa, token, await login(client, "ada@example.com"))
 
 

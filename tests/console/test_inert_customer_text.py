@@ -44,11 +44,11 @@ def test_templates_never_disable_escaping_and_scripts_never_parse_html():
 async def test_hostile_text_stays_inert_in_headless_chromium(aiohttp_server, console_app, fake_rasa):
     from playwright.async_api import async_playwright
 
-    from bot.console.keys import SETTINGS, STAFF, STORE
+    from bot.console.keys import SETTINGS_KEY, STAFF_DIRECTORY_KEY, STORE_KEY
     from tests.console.conftest import PASSWORD, add_tracker_event
 
     server = await aiohttp_server(console_app)
-    store, staff = console_app[STORE], console_app[STAFF]
+    store, staff = console_app[STORE_KEY], console_app[STAFF_DIRECTORY_KEY]
     await staff.add(email="ann@example.com", name="Ann Smith", role="agent", password=PASSWORD)
     person = await store.resolve_person("rest", "cust-x")
     ticket = await store.create_ticket(person_id=person.id, channel="rest", sender_id="cust-x", team="support", summary=HOSTILE[1])
@@ -69,7 +69,7 @@ async def test_hostile_text_stays_inert_in_headless_chromium(aiohttp_server, con
         assert page.url.endswith("/desk"), await page.content()
         await page.goto(f"{base}desk/tickets/{ticket.id}")
         await page.wait_for_timeout(500)
-        add_tracker_event(console_app[SETTINGS].var_dir / "tracker.db", "cust-x", "user", HOSTILE[0])
+        add_tracker_event(console_app[SETTINGS_KEY].var_dir / "tracker.db", "cust-x", "user", HOSTILE[0])
         await page.locator("#messages li").nth(1).wait_for(timeout=5000)  # pushed live over /ws
         texts = await page.locator("#messages li .text").all_text_contents()
         assert HOSTILE[0] in texts and HOSTILE[1] in texts

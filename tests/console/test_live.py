@@ -8,7 +8,7 @@ import time
 import aiohttp
 import pytest
 
-from bot.console.keys import STAFF
+from bot.console.keys import STAFF_DIRECTORY_KEY
 from bot.handoff import live
 from tests.console.conftest import add_staff, add_tracker_event, login, open_ticket
 
@@ -43,7 +43,7 @@ async def test_customer_messages_of_held_conversations_arrive_within_a_second(cl
 async def test_queue_changes_are_pushed(client, fake_rasa):
     await add_staff(client, "ann@example.com")
     await login(client, "ann@example.com")
-    headers = {"Authorization": f"Bearer {await client.app[STAFF].create_token('ann@example.com')}"}
+    headers = {"Authorization": f"Bearer {await client.app[STAFF_DIRECTORY_KEY].create_token('ann@example.com')}"}
     async with client.ws_connect("/ws") as ws:
         await asyncio.sleep(0.3)
         ticket = await open_ticket(client, "cust-new")  # created by the action server, seen by polling
@@ -72,7 +72,7 @@ async def test_the_websocket_needs_a_login_and_the_same_origin(client):
 async def test_a_delivered_staff_reply_is_read_at_once_not_at_the_next_poll(client, console_settings, monkeypatch):
     monkeypatch.setattr(live, "POLL_SECONDS", 5.0)
     await add_staff(client, "ann@example.com", name="Ann Smith")
-    headers = {"Authorization": f"Bearer {await client.app[STAFF].create_token('ann@example.com')}"}
+    headers = {"Authorization": f"Bearer {await client.app[STAFF_DIRECTORY_KEY].create_token('ann@example.com')}"}
     ticket = await open_ticket(client, "cust-wake")
     tracker = console_settings.var_dir / "tracker.db"
     async with client.ws_connect("/ws", headers=headers) as ws:

@@ -9,7 +9,7 @@ from typing import AsyncIterator
 import aiohttp
 import sqlalchemy as sa
 
-from bot.console.keys import STAFF, STORE, THROTTLE
+from bot.console.keys import STAFF_DIRECTORY_KEY, STORE_KEY, THROTTLE_KEY
 from bot.console.throttle import PER_ACCOUNT, PER_ACCOUNT_AND_ADDRESS, PER_ADDRESS, WINDOW
 from bot.store.models import login_attempts
 from bot.store.validation import utcnow
@@ -46,7 +46,7 @@ async def test_login_sets_an_httponly_lax_session_cookie_and_passwords_are_argon
     assert cookie["httponly"] and cookie["samesite"] == "Lax" and cookie["path"] == "/"
     from bot.store.models import staff_accounts
 
-    async with client.app[STORE].database.read() as session:
+    async with client.app[STORE_KEY].database.read() as session:
         stored = (await session.execute(staff_accounts.select())).one().password_hash
     assert stored.startswith("$argon2id$") and PASSWORD not in stored
 
@@ -111,7 +111,7 @@ async def test_twenty_failures_for_one_account_from_many_addresses_lock_that_acc
 
 async def test_a_hundred_failures_from_one_address_refuse_that_address_but_not_others(client):
     await add_staff(client, "bob@example.com")
-    throttle = client.app[THROTTLE]
+    throttle = client.app[THROTTLE_KEY]
     for number in range(PER_ADDRESS - 1):  # a proxy's address: many staff, each under their own limit
         await throttle.failed(f"someone{number % 40}@example.com", "127.0.0.1")
     assert (await _attempt(client, "guess@example.com", "wrong password!")).status == 401  # the hundredth
@@ -129,7 +129,7 @@ async def test_failures_older_than_fifteen_minutes_no_longer_count(client):
     assert locked.status == 429
     assert 0 < int(locked.headers["Retry-After"]) <= WINDOW.total_seconds() + 1
     earlier = sa.update(login_attempts).values(at=utcnow() - WINDOW - timedelta(seconds=1))
-    await client.app[STORE].database.run(lambda connection: connection.execute(earlier))
+    await client.app[STORE_KEY].database.run(lambda connection: connection.execute(earlier))
     assert (await _attempt(client, "ann@example.com", PASSWORD)).status == 303
 
 
@@ -155,14 +155,14 @@ async def test_what_cannot_be_an_email_is_refused_without_counting(client):
 async def test_disabled_staff_cannot_log_in_and_lose_their_sessions_and_tokens(client):
     await add_staff(client, "ann@example.com")
     await login(client, "ann@example.com")
-    token = await client.app[STAFF].create_token("ann@example.com")
+    token = await client.app[STAFF_DIRECTORY_KEY].create_token("ann@example.com")
     assert (await client.get("/api/me", headers={"Authorization": f"Bearer {token}"})).status == 200
-    await client.app[STAFF].set_enabled("ann@example.com", False)
+    await client.app[STAFF_DIRECTORY_KEY].set_enabled("ann@example.com", False)
     assert (await client.get("/desk", allow_redirects=False)).status == 303
     assert (await client.get("/api/me", headers={"Authorization": f"Bearer {token}"})).status == 401
     client.session.cookie_jar.clear()
     assert (await _attempt(client, "ann@example.com", PASSWORD)).status == 401
-    await client.app[STAFF].set_enabled("ann@example.com", True)
+    await client.app[STAFF_DIRECTORY_KEY].set_enabled("ann@example.com", True)
     assert (await _attempt(client, "ann@example.com", PASSWORD)).status == 303
 
 

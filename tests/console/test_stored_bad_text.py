@@ -10,7 +10,7 @@ import sqlite3
 
 import pytest
 
-from bot.console.keys import STAFF, STORE
+from bot.console.keys import STAFF_DIRECTORY_KEY, STORE_KEY
 from tests.console.conftest import add_staff, open_ticket
 
 CESU_SURROGATE = b"\xed\xa0\x80"  # U+D800 written as if it were a character: what SQLite can hold
@@ -19,7 +19,7 @@ CESU_SURROGATE = b"\xed\xa0\x80"  # U+D800 written as if it were a character: wh
 @pytest.fixture
 async def agent(client, fake_rasa):
     await add_staff(client, "ann@example.com")
-    return {"Authorization": f"Bearer {await client.app[STAFF].create_token('ann@example.com')}"}
+    return {"Authorization": f"Bearer {await client.app[STAFF_DIRECTORY_KEY].create_token('ann@example.com')}"}
 
 
 def _store_bytes(settings, table: str, column: str, row_id: int, raw: bytes) -> None:
@@ -51,8 +51,8 @@ async def test_a_lone_surrogate_in_rasas_transcript_is_shown_as_a_replacement_ch
 
 async def test_invalid_utf8_in_a_stored_note_still_renders(client, agent, console_settings):
     ticket = await open_ticket(client)
-    staff = await client.app[STAFF].by_email("ann@example.com")
-    note = await client.app[STORE].add_note(person_id=ticket.person_id, author_id=staff.id, author_name=staff.name,
+    staff = await client.app[STAFF_DIRECTORY_KEY].by_email("ann@example.com")
+    note = await client.app[STORE_KEY].add_note(person_id=ticket.person_id, author_id=staff.id, author_name=staff.name,
                                             text="placeholder", ticket_id=ticket.id)  # fmt: skip
     _store_bytes(console_settings, "staff_notes", "text", note.id, b"called " + CESU_SURROGATE + b" back")
     shown = await _all_views(client, ticket.id, agent)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from bot.console.app import create_app
-from bot.console.keys import OUTBOX, STAFF, STORE
+from bot.console.keys import OUTBOX_KEY, STAFF_DIRECTORY_KEY, STORE_KEY
 from bot.store import Source
 from tests.console.conftest import add_staff, open_ticket
 from tests.console.conftest import client, console_app, console_settings, fake_rasa  # noqa: F401  (fixtures)
@@ -13,7 +13,7 @@ from tests.console.conftest import client, console_app, console_settings, fake_r
 
 async def _agent(client, email: str = "ann@example.com", role: str = "agent", name: str | None = None) -> dict[str, str]:
     await add_staff(client, email, role=role, name=name)
-    return {"Authorization": f"Bearer {await client.app[STAFF].create_token(email)}"}
+    return {"Authorization": f"Bearer {await client.app[STAFF_DIRECTORY_KEY].create_token(email)}"}
 
 
 async def test_queue_lists_waiting_tickets_with_wait_time_channel_summary_and_team(client):
@@ -96,26 +96,26 @@ async def test_close_resumes_the_bot_which_hands_back_and_asks_for_a_rating(clie
 async def test_transfer_to_a_colleague_or_back_to_a_team_queue(client, fake_rasa):
     ann = await _agent(client, "ann@example.com")
     await _agent(client, "bob@example.com", name="Bob Jones")
-    bob = await client.app[STAFF].by_email("bob@example.com")
+    bob = await client.app[STAFF_DIRECTORY_KEY].by_email("bob@example.com")
     ticket = await open_ticket(client)
     await client.post(f"/api/tickets/{ticket.id}/claim", headers=ann)
     moved = await (await client.post(f"/api/tickets/{ticket.id}/transfer", json={"staff_id": bob.id}, headers=ann)).json()
     assert moved["assigned_staff_id"] == bob.id and moved["status"] == "claimed"
     assert fake_rasa.posted("/tracker/events")[-1]["body"][0]["text"] == "Bob from our team has joined."
-    bob_headers = {"Authorization": f"Bearer {await client.app[STAFF].create_token('bob@example.com')}"}
+    bob_headers = {"Authorization": f"Bearer {await client.app[STAFF_DIRECTORY_KEY].create_token('bob@example.com')}"}
     team = await (await client.post(f"/api/tickets/{ticket.id}/transfer", json={"team": "orders"}, headers=bob_headers)).json()
     assert team["status"] == "waiting" and team["team"] == "orders" and team["assigned_staff_id"] is None
     marketer = await _agent(client, "mia@example.com", role="marketer")
     assert (await client.post(f"/api/tickets/{ticket.id}/transfer", json={"team": "x"}, headers=marketer)).status == 403
     await add_staff(client, "max@example.com", role="marketer")
-    max_id = (await client.app[STAFF].by_email("max@example.com")).id
+    max_id = (await client.app[STAFF_DIRECTORY_KEY].by_email("max@example.com")).id
     assert (await client.post(f"/api/tickets/{ticket.id}/transfer", json={"staff_id": max_id}, headers=ann)).status == 400
 
 
 async def test_private_notes_profile_and_transcript(client, fake_rasa):
     ann = await _agent(client, name="Ann Smith")
     ticket = await open_ticket(client)
-    await client.app[STORE].update_preferences(ticket.person_id, source=Source("rest"), name="Priya", tone="brief")
+    await client.app[STORE_KEY].update_preferences(ticket.person_id, source=Source("rest"), name="Priya", tone="brief")
     fake_rasa.trackers["cust-1"] = [
         {"event": "user", "text": "can i talk to a human please", "timestamp": 1700000000.0},
         {"event": "bot", "text": "I'll get a person.", "timestamp": 1700000001.0},
@@ -148,12 +148,12 @@ async def test_replies_wait_in_the_outbox_while_rasa_is_down_and_arrive_in_order
     for text in ("one", "two", "three"):
         response = await client.post(f"/api/tickets/{ticket.id}/reply", json={"text": text}, headers=ann)
         assert response.status == 202 and (await response.json())["queued"] is True
-    assert len(await client.app[OUTBOX].pending()) == 3
+    assert len(await client.app[OUTBOX_KEY].pending()) == 3
     transcript = await client.get(f"/api/tickets/{ticket.id}/transcript", headers=ann)
     assert transcript.status == 503
     fake_rasa.down = False
     for _ in range(50):  # the background loop retries about every second
-        if not await client.app[OUTBOX].pending():
+        if not await client.app[OUTBOX_KEY].pending():
             break
         await asyncio.sleep(0.1)
     texts = [p["body"][0]["text"] for p in fake_rasa.posted("/tracker/events")]
@@ -172,7 +172,7 @@ async def test_a_console_restart_mid_handoff_keeps_the_ticket_the_outbox_and_the
     fake_rasa.down = False
     second = await aiohttp_client(create_app(console_settings))
     for _ in range(50):
-        if not await second.app[OUTBOX].pending():
+        if not await second.app[OUTBOX_KEY].pending():
             break
         await asyncio.sleep(0.1)
     queue = (await (await second.get("/api/queue", headers=ann)).json())["tickets"]
