@@ -7,8 +7,7 @@ import logging
 from typing import Any
 
 from bot import settings as settings_module
-from bot.handoff.outbox import loggable
-from bot.rasa_client import RasaClient, RasaError
+from bot.rasa_client import RasaClient, RasaError, loggable
 from bot.identity import SIGNED_ID_CHANNEL, pseudonym
 from bot.store import Person
 

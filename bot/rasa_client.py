@@ -6,6 +6,8 @@ action in it, read its tracker.
 
 from __future__ import annotations
 
+import re
+
 import asyncio
 from typing import Any
 from urllib.parse import quote
@@ -86,3 +88,11 @@ class RasaClient:
         if not isinstance(result, dict):
             raise RasaError("Rasa returned a tracker that is not an object")
         return result
+
+
+def loggable(exc: RasaError) -> str:
+    """What a log line may say about a failed call into Rasa: its status, never its answer.
+
+    Rasa's error answers can quote the request (a staff reply, a customer's slot value).
+    """
+    return re.sub(r"^(Rasa answered \d+).*", r"\1", str(exc), flags=re.DOTALL)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 import time
 from collections import defaultdict
 from datetime import datetime, timedelta
@@ -19,7 +18,7 @@ from typing import Any, Callable, Literal
 from sqlalchemy import select, update
 
 from bot.identity import pseudonym
-from bot.rasa_client import RasaClient, RasaError, RasaUnavailable
+from bot.rasa_client import RasaClient, RasaError, RasaUnavailable, loggable
 from bot.store.engine import Database
 from bot.store.models import handoff_outbox as outbox_table
 from bot.store.validation import utcnow
@@ -31,14 +30,6 @@ MAX_ATTEMPTS_ON_ERROR = 5
 #: Delivered calls are kept this long (for support questions about a reply), then deleted.
 KEEP_DELIVERED = timedelta(days=7)
 PURGE_EVERY_S = 3600.0
-
-def loggable(exc: RasaError) -> str:
-    """What a log line may say about a failed call into Rasa: its status, never its answer.
-
-    Rasa's error answers can quote the request (a staff reply, a customer's slot value).
-    """
-    return re.sub(r"^(Rasa answered \d+).*", r"\1", str(exc), flags=re.DOTALL)
-
 
 class Outbox:
     """Write-then-deliver calls into Rasa, in order per conversation."""
