@@ -38,8 +38,14 @@ def error_response(request: web.Request, status: int, message: str) -> web.Respo
     return page(request, "error.html", status=status, code=status, message=message)
 
 
+#: The longest path segment a file system accepts; aiohttp's static handler raised on longer ones (a 500).
+MAX_PATH_SEGMENT_BYTES = 255
+
+
 @web.middleware
 async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    if any(len(part.encode("utf-8", "surrogatepass")) > MAX_PATH_SEGMENT_BYTES for part in request.path.split("/")):
+        return error_response(request, 404, "Not Found")
     try:
         return await handler(request)
     except web.HTTPException as exc:

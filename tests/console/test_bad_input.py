@@ -259,3 +259,9 @@ async def test_hostile_query_strings_are_ignored_by_routes_that_take_none(client
     for path in ("/api/queue", f"/api/tickets/{ticket.id}", f"/desk/tickets/{ticket.id}", "/desk", "/api/me"):
         response = await client.get(URL(path + query, encoded=True), headers=auth)
         assert response.status == 200, path
+
+
+@pytest.mark.parametrize("path", ["/static/" + "a" * 300 + ".css", "/chat/static/" + "b" * 300, "/api/tickets/" + "9" * 400])
+async def test_an_over_long_path_segment_is_404_not_500(client, path: str) -> None:
+    answer = await client.get(path)
+    assert answer.status == 404
