@@ -65,6 +65,8 @@ MAX_ATTEMPTS = 3
 RETRY_AFTER_S = 1.0
 #: The same problem is logged at most once in this many seconds (with the count held back).
 LOG_EVERY_S = 60.0
+#: How long stopping waits for the poll in flight before it cancels it.
+STOP_WAIT_S = 5.0
 
 _GREETING_BEFORE = text(
     "SELECT data FROM events WHERE sender_id = :sender AND id < :before AND type_name = 'slot'"
@@ -160,6 +162,7 @@ class TurnRecorder:
         self._lock = asyncio.Lock()
         self._failing: tuple[int, int, float] | None = None  # (event id, failed attempts, last attempt)
         self._log = _Limited()
+        self._stop_requested = False
         self.recorded = 0
         self.skipped = 0  # by this process; the store's row has the total
 
@@ -387,9 +390,13 @@ class TurnRecorder:
         if slots and self._push is not None:
             await self._push(row.sender_id, slots)
 
+    def request_stop(self) -> None:
+        """End :meth:`run` after the poll in flight (cancelling one could leave a transaction open)."""
+        self._stop_requested = True
+
     async def run(self) -> None:
-        """Until cancelled: record new turns every ``POLL_S``."""
-        while True:
+        """Until stopped or cancelled: record new turns every ``POLL_S``."""
+        while not self._stop_requested:
             try:
                 read = await asyncio.wait_for(self.poll_once(), POLL_TIMEOUT_S)
             except asyncio.CancelledError:
@@ -451,13 +458,18 @@ async def start() -> TurnRecorder:
 
 
 async def stop() -> None:
+    """Stop recording and give the lease back."""
     global _running, _task
+    if _running is not None:
+        _running.request_stop()
     if _task is not None:
-        _task.cancel()
-        try:
-            await _task
-        except (asyncio.CancelledError, Exception):
-            pass
+        await asyncio.wait({_task}, timeout=STOP_WAIT_S)  # the poll in flight ends on its own
+        # A poll that hangs is cancelled, until it has ended: on Python 3.10 and 3.11
+        # ``asyncio.wait_for`` loses a cancellation that arrives as the poll completes
+        # (python/cpython#86296), and a single cancel could leave shutdown waiting for ever.
+        while not _task.done():
+            _task.cancel()
+            await asyncio.wait({_task}, timeout=1.0)
     if _running is not None:
         await _running.close()
     _running, _task = None, None

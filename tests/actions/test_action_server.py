@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import subprocess
 import time
@@ -51,9 +52,9 @@ async def _serve(host: str, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Ac
     try:
         yield ActionServer(app, host, port)
     finally:
-        await server.before_stop()
+        await asyncio.wait_for(server.before_stop(), 20)  # stops the recorder and closes the store
         server.close()
-        await server.wait_closed()
+        await asyncio.wait_for(server.wait_closed(), 20)
         Sanic._app_registry.pop("rasa_sdk", None)
 
 

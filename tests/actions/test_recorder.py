@@ -491,3 +491,16 @@ def test_rapport_status_on_a_store_that_is_not_set_up_says_what_to_do(store_env,
     monkeypatch.setenv("RAPPORT_DATABASE_URL", f"sqlite+aiosqlite:///{tmp_path / 'empty.db'}")
     assert cli.main(["status"]) == 1
     assert "rapport db upgrade" in capsys.readouterr().err
+
+
+async def test_stopping_the_action_server_ends_the_recorder_promptly_every_time(store_env, monkeypatch) -> None:
+    import random
+
+    monkeypatch.setattr(recorder, "POLL_S", 0.001)  # a poll is nearly always in flight
+    monkeypatch.setattr(context, "_store_lock", asyncio.Lock())
+    for _ in range(40):
+        await recorder.start()
+        await asyncio.sleep(random.random() * 0.03)
+        began = time.monotonic()
+        await asyncio.wait_for(recorder.stop(), 30)
+        assert time.monotonic() - began < 3.0 and recorder.current() is None
