@@ -497,7 +497,7 @@ async def test_stopping_the_action_server_ends_the_recorder_promptly_every_time(
     import random
 
     monkeypatch.setattr(recorder, "POLL_S", 0.001)  # a poll is nearly always in flight
-    monkeypatch.setattr(context, "_store_lock", asyncio.Lock())
+    monkeypatch.setattr(storage, "_store_lock", asyncio.Lock())
     for _ in range(40):
         await recorder.start()
         await asyncio.sleep(random.random() * 0.03)
