@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
-import sys
 import urllib.request
 import uuid
 from pathlib import Path
@@ -20,7 +18,7 @@ import pytest
 
 from tests.support.on_disk import files_holding, under
 from tests.support.socketio_client import SocketCustomer
-from tests.support.stack import ROOT, Stack, start_stack
+from tests.support.stack import Stack, start_stack
 
 NAME = "Priya"
 BYSTANDER_NAME = "Bartholomew"
@@ -50,12 +48,7 @@ def new_session(stack: Stack, sender: str) -> None:
 
 
 def export(stack: Stack, channel: str, sender: str) -> dict:
-    result = subprocess.run(
-        [sys.executable, "-m", "bot.cli", "people", "export", "--channel", channel, "--sender", sender],
-        cwd=ROOT, env=stack.env, capture_output=True, text=True, timeout=60,
-    )
-    assert result.returncode == 0, result.stderr
-    return json.loads(result.stdout)
+    return stack.export(channel, sender)
 
 
 async def test_forget_me_leaves_no_trace_of_the_person_in_any_file_under_var(own_stack: Stack) -> None:

@@ -5,8 +5,6 @@ from __future__ import annotations
 import json
 import re
 import sqlite3
-import subprocess
-import sys
 import urllib.request
 import uuid
 from pathlib import Path
@@ -14,7 +12,7 @@ from pathlib import Path
 
 from bot.identity import sign_customer_id
 from tests.support.socketio_client import SocketCustomer
-from tests.support.stack import ROOT, Stack
+from tests.support.stack import Stack
 
 
 def texts(replies: list[dict]) -> str:
@@ -22,12 +20,7 @@ def texts(replies: list[dict]) -> str:
 
 
 def export(stack: Stack, channel: str, sender: str) -> dict:
-    result = subprocess.run(
-        [sys.executable, "-m", "bot.cli", "people", "export", "--channel", channel, "--sender", sender],
-        cwd=ROOT, env=stack.env, capture_output=True, text=True, timeout=60,
-    )
-    assert result.returncode == 0, result.stderr
-    return json.loads(result.stdout)
+    return stack.export(channel, sender)
 
 
 def new_session(stack: Stack, sender: str) -> None:

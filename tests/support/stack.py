@@ -59,6 +59,15 @@ class Stack:
     def alive(self) -> bool:
         return self.process.poll() is None
 
+    def export(self, channel: str, sender: str) -> dict:
+        """What `rapport people export` prints for a person of this stack, as a user would run it."""
+        result = subprocess.run(
+            [sys.executable, "-m", "bot.cli", "people", "export", "--channel", channel, "--sender", sender],
+            cwd=ROOT, env=self.env, capture_output=True, text=True, timeout=60,
+        )
+        assert result.returncode == 0, result.stderr
+        return json.loads(result.stdout)
+
     def children(self) -> dict[str, int]:
         """The launcher's running processes by name ("rasa", "actions", "console") and pid.
 
